@@ -1,0 +1,39 @@
+/*-------------------------------------------------------------------------
+ *
+ * cruddur.h
+ *	  What the C files of the cruddur extension offer one another.
+ *
+ * src/cruddur.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CRUDDUR_H
+#define CRUDDUR_H
+
+#include "fmgr.h"
+#include "executor/spi.h"
+
+/*
+ * A query of ours, prepared once per backend and kept.
+ *
+ * The text names the extension's tables as @extschema@.users etc.; the
+ * schema is the one the calling SQL function lives in, which for an
+ * extension member is the extension's schema.  Plans are prepared with a
+ * forced generic plan, so a query with LIMIT $1 is not re-planned on every
+ * call, and are re-planned by the plan cache only when the tables change.
+ */
+typedef struct CruddurQuery
+{
+	const char *sql;			/* text with @extschema@ placeholders */
+	int			nargs;
+	Oid			argtypes[6];
+	/* filled in by cruddur_query_plan */
+	Oid			nspid;			/* schema the plan was made for */
+	SPIPlanPtr	plan;
+} CruddurQuery;
+
+/* cruddur.c */
+extern Oid	cruddur_schema(FunctionCallInfo fcinfo);
+extern SPIPlanPtr cruddur_query_plan(CruddurQuery *query, Oid nspid);
+
+#endif							/* CRUDDUR_H */

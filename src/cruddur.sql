@@ -1,0 +1,392 @@
+/*
+ * src/cruddur.sql -- master install script of the cruddur extension.
+ *
+ * The Makefile copies this file to cruddur--<default_version>.sql.  Every
+ * reference is schema-qualified (@extschema@ or pg_catalog), operators
+ * included, so nothing a user planted in search_path can run here.
+ */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION cruddur" to load this file. \quit
+
+/*
+ * Refuse to install over existing tables.  CREATE TABLE would fail anyway,
+ * but with a bare "relation already exists"; a person adopting an older
+ * Cruddur database needs to know what clashed and what to do.  Inside a DO
+ * block of an extension script current_schema() is the target schema.
+ */
+DO $$
+DECLARE
+	clash record;
+BEGIN
+	FOR clash IN
+		SELECT n.nspname, c.relname AS name, 'relation' AS kind
+		  FROM pg_catalog.pg_class c
+		  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+		 WHERE n.nspname OPERATOR(pg_catalog.=) pg_catalog.current_schema()
+		   AND c.relname OPERATOR(pg_catalog.=) ANY (ARRAY['users', 'activities']::pg_catalog.name[])
+		UNION ALL
+		SELECT n.nspname, t.typname, 'type'
+		  FROM pg_catalog.pg_type t
+		  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace
+		 WHERE n.nspname OPERATOR(pg_catalog.=) pg_catalog.current_schema()
+		   AND t.typname OPERATOR(pg_catalog.=) ANY (ARRAY['users', 'activities']::pg_catalog.name[])
+		   AND t.typrelid OPERATOR(pg_catalog.=) 0
+	LOOP
+		RAISE EXCEPTION 'cannot create extension "cruddur" because % "%.%" already exists',
+			clash.kind, clash.nspname, clash.name
+			USING ERRCODE = 'duplicate_table',
+				  DETAIL = 'cruddur creates its own tables "users" and "activities" in the schema it is installed into, and does not take over existing ones. Nothing was changed.',
+				  HINT = 'Rename or drop the existing object, or install cruddur into another schema with CREATE EXTENSION cruddur SCHEMA name.';
+	END LOOP;
+END
+$$;
+
+/*
+ * Time-ordered UUIDs (RFC 9562 version 7), the default of both primary keys.
+ */
+CREATE FUNCTION @extschema@.cruddur_uuid_v7()
+RETURNS uuid
+AS 'MODULE_PATHNAME', 'cruddur_uuid_v7'
+LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.cruddur_uuid_v7() IS
+'RFC 9562 version 7 UUID: 48-bit Unix milliseconds, 12 bits of sub-millisecond time, 62 random bits; strictly increasing within a backend';
+
+/*
+ * users: one row per person confirmed in Cognito.
+ *
+ * Timestamps are "timestamp without time zone" holding UTC, as Cruddur's
+ * JSON and frontend expect; the defaults take the transaction's now() in UTC
+ * whatever the session's TimeZone.
+ */
+CREATE TABLE @extschema@.users (
+	uuid			uuid NOT NULL DEFAULT @extschema@.cruddur_uuid_v7(),
+	display_name	text NOT NULL,
+	handle			text NOT NULL,
+	email			text NOT NULL,
+	cognito_user_id text NOT NULL,
+	bio				text,
+	created_at		timestamp without time zone NOT NULL
+		DEFAULT pg_catalog.timezone('UTC'::pg_catalog.text, pg_catalog.now()),
+	CONSTRAINT users_pkey PRIMARY KEY (uuid),
+	CONSTRAINT users_cognito_user_id_key UNIQUE (cognito_user_id),
+	-- "C" collation: [A-Za-z] means ASCII letters under every database locale
+	CONSTRAINT users_handle_check CHECK
+		((handle COLLATE pg_catalog."C") OPERATOR(pg_catalog.~) '^[A-Za-z0-9_]{1,32}$')
+);
+
+/*
+ * Handles are unique regardless of ASCII case.  lower() under the "C"
+ * collation folds exactly A-Z, so the result does not depend on the
+ * database's locale (a Turkish "I" still folds to "i").
+ */
+CREATE UNIQUE INDEX users_handle_lower_key
+	ON @extschema@.users (pg_catalog.lower(handle COLLATE pg_catalog."C"));
+
+COMMENT ON TABLE @extschema@.users IS
+'Cruddur people, one row per confirmed Cognito user (managed by the cruddur extension)';
+COMMENT ON COLUMN @extschema@.users.uuid IS
+'Primary key, a time-ordered cruddur_uuid_v7()';
+COMMENT ON COLUMN @extschema@.users.display_name IS
+'Name shown with the person''s cruds';
+COMMENT ON COLUMN @extschema@.users.handle IS
+'1 to 32 ASCII letters, digits or underscores, unique regardless of ASCII case';
+COMMENT ON COLUMN @extschema@.users.email IS
+'Email address from Cognito';
+COMMENT ON COLUMN @extschema@.users.cognito_user_id IS
+'Cognito "sub" in canonical lower-case UUID form; the idempotency key of registration';
+COMMENT ON COLUMN @extschema@.users.bio IS
+'Free-form profile text, NULL when none';
+COMMENT ON COLUMN @extschema@.users.created_at IS
+'When the row was created, in UTC';
+COMMENT ON INDEX @extschema@.users_handle_lower_key IS
+'Makes handles unique regardless of ASCII case and serves case-insensitive handle lookups';
+
+/*
+ * activities: cruds and their replies.
+ *
+ * reply_to_activity_uuid is a uuid (Cruddur's schema.sql declared it
+ * integer).  The self-reference is checked at the end of each statement, so
+ * a dump whose COPY lists a reply before its parent restores fine.
+ */
+CREATE TABLE @extschema@.activities (
+	uuid			uuid NOT NULL DEFAULT @extschema@.cruddur_uuid_v7(),
+	user_uuid		uuid NOT NULL,
+	message			text NOT NULL,
+	replies_count	integer NOT NULL DEFAULT 0,
+	reposts_count	integer NOT NULL DEFAULT 0,
+	likes_count		integer NOT NULL DEFAULT 0,
+	reply_to_activity_uuid uuid,
+	expires_at		timestamp without time zone,
+	created_at		timestamp without time zone NOT NULL
+		DEFAULT pg_catalog.timezone('UTC'::pg_catalog.text, pg_catalog.now()),
+	CONSTRAINT activities_pkey PRIMARY KEY (uuid),
+	CONSTRAINT activities_user_uuid_fkey FOREIGN KEY (user_uuid)
+		REFERENCES @extschema@.users (uuid) ON DELETE CASCADE,
+	CONSTRAINT activities_reply_to_activity_uuid_fkey FOREIGN KEY (reply_to_activity_uuid)
+		REFERENCES @extschema@.activities (uuid) ON DELETE CASCADE,
+	CONSTRAINT activities_message_check CHECK
+		(pg_catalog.char_length(message) OPERATOR(pg_catalog.>=) 1
+		 AND pg_catalog.char_length(message) OPERATOR(pg_catalog.<=) 1024),
+	CONSTRAINT activities_replies_count_check CHECK (replies_count OPERATOR(pg_catalog.>=) 0),
+	CONSTRAINT activities_reposts_count_check CHECK (reposts_count OPERATOR(pg_catalog.>=) 0),
+	CONSTRAINT activities_likes_count_check CHECK (likes_count OPERATOR(pg_catalog.>=) 0)
+);
+
+-- Home feed: newest top-level cruds first, keyset paging on (created_at, uuid).
+CREATE INDEX activities_home_feed_idx
+	ON @extschema@.activities (created_at DESC, uuid DESC)
+	WHERE reply_to_activity_uuid IS NULL;
+
+-- A person's cruds and replies, newest first; also serves ON DELETE CASCADE from users.
+CREATE INDEX activities_user_feed_idx
+	ON @extschema@.activities (user_uuid, created_at DESC, uuid DESC);
+
+-- A crud's replies, oldest first; also serves ON DELETE CASCADE and reply counting.
+CREATE INDEX activities_replies_idx
+	ON @extschema@.activities (reply_to_activity_uuid, created_at, uuid)
+	WHERE reply_to_activity_uuid IS NOT NULL;
+
+COMMENT ON TABLE @extschema@.activities IS
+'Cruddur cruds and replies (managed by the cruddur extension)';
+COMMENT ON COLUMN @extschema@.activities.uuid IS
+'Primary key, a time-ordered cruddur_uuid_v7()';
+COMMENT ON COLUMN @extschema@.activities.user_uuid IS
+'Author; deleting the person deletes their cruds';
+COMMENT ON COLUMN @extschema@.activities.message IS
+'Text of the crud or reply, 1 to 1024 characters';
+COMMENT ON COLUMN @extschema@.activities.replies_count IS
+'Number of rows replying to this one, maintained by trigger activities_replies_count';
+COMMENT ON COLUMN @extschema@.activities.reposts_count IS
+'Number of reposts, never negative';
+COMMENT ON COLUMN @extschema@.activities.likes_count IS
+'Number of likes, never negative';
+COMMENT ON COLUMN @extschema@.activities.reply_to_activity_uuid IS
+'The crud or reply this row answers, NULL for a top-level crud; deleting it deletes its replies';
+COMMENT ON COLUMN @extschema@.activities.expires_at IS
+'When the crud stops being shown, in UTC; NULL for never';
+COMMENT ON COLUMN @extschema@.activities.created_at IS
+'When the row was created, in UTC';
+COMMENT ON INDEX @extschema@.activities_home_feed_idx IS
+'Serves cruddur_home_feed: top-level cruds, newest first';
+COMMENT ON INDEX @extschema@.activities_user_feed_idx IS
+'Serves cruddur_user_feed and the cascade from users';
+COMMENT ON INDEX @extschema@.activities_replies_idx IS
+'Serves cruddur_activity replies, reply counting and the cascade between activities';
+
+/*
+ * replies_count is derived data.  A row always starts at 0 and every
+ * parent is adjusted by +1/-1 as its replies come and go, in an AFTER ROW
+ * trigger: those fire at the end of the statement, once the whole COPY of a
+ * restore is loaded, so a dump restores exact counts whatever order its rows
+ * come in.  Increments (not recounts) stay exact under concurrent replies in
+ * READ COMMITTED, where the UPDATE re-reads the parent's newest version.
+ *
+ * SECURITY DEFINER: whoever may insert or delete a reply may keep its
+ * parent's count right, without UPDATE on the table.
+ */
+CREATE FUNCTION @extschema@.cruddur_activities_replies_count_reset()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = @extschema@, pg_temp
+AS $$
+BEGIN
+	NEW.replies_count := 0;
+	RETURN NEW;
+END
+$$;
+
+CREATE FUNCTION @extschema@.cruddur_activities_replies_count()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = @extschema@, pg_temp
+AS $$
+BEGIN
+	IF TG_OP OPERATOR(pg_catalog.=) 'DELETE' OR TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
+		IF OLD.reply_to_activity_uuid IS NOT NULL THEN
+			UPDATE ONLY activities
+			   SET replies_count = replies_count OPERATOR(pg_catalog.-) 1
+			 WHERE uuid OPERATOR(pg_catalog.=) OLD.reply_to_activity_uuid;
+		END IF;
+	END IF;
+	IF TG_OP OPERATOR(pg_catalog.=) 'INSERT' OR TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
+		IF NEW.reply_to_activity_uuid IS NOT NULL THEN
+			UPDATE ONLY activities
+			   SET replies_count = replies_count OPERATOR(pg_catalog.+) 1
+			 WHERE uuid OPERATOR(pg_catalog.=) NEW.reply_to_activity_uuid;
+		END IF;
+	END IF;
+	RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER activities_replies_count_reset
+	BEFORE INSERT ON @extschema@.activities
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.cruddur_activities_replies_count_reset();
+
+CREATE TRIGGER activities_replies_count
+	AFTER INSERT OR DELETE OR UPDATE OF reply_to_activity_uuid ON @extschema@.activities
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.cruddur_activities_replies_count();
+
+COMMENT ON FUNCTION @extschema@.cruddur_activities_replies_count_reset() IS
+'Trigger: a new activity starts with replies_count 0; its replies count it up';
+COMMENT ON FUNCTION @extschema@.cruddur_activities_replies_count() IS
+'Trigger: keeps the parent''s replies_count equal to its number of replies';
+COMMENT ON TRIGGER activities_replies_count_reset ON @extschema@.activities IS
+'Starts every activity at replies_count 0, so restored dumps count their replies afresh';
+COMMENT ON TRIGGER activities_replies_count ON @extschema@.activities IS
+'Adjusts the parent''s replies_count as replies are inserted, deleted or moved';
+
+-- pg_dump keeps the rows of both tables.
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.users', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.activities', '');
+
+/*
+ * Registration from AWS Cognito trigger events.
+ */
+CREATE FUNCTION @extschema@.cruddur_register_user(event jsonb)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'cruddur_register_user'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.cruddur_register_user(jsonb) IS
+'Registers the person of a Cognito Post Confirmation event (idempotent on sub), checks a Pre sign-up event, and returns the event unchanged';
+
+/*
+ * The app's reads: JSON byte-identical to row_to_json over the same rows.
+ * SECURITY INVOKER, so they need SELECT on the tables.
+ */
+CREATE FUNCTION @extschema@.cruddur_home_feed(
+	page_size integer DEFAULT 20,
+	before_created_at timestamp without time zone DEFAULT NULL,
+	before_uuid uuid DEFAULT NULL)
+RETURNS json
+AS 'MODULE_PATHNAME', 'cruddur_home_feed'
+LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.cruddur_home_feed(integer, timestamp without time zone, uuid) IS
+'Home feed: unexpired top-level cruds, newest first, as a JSON array; keyset paging on (before_created_at, before_uuid)';
+
+CREATE FUNCTION @extschema@.cruddur_user_feed(
+	handle text,
+	page_size integer DEFAULT 40,
+	before_created_at timestamp without time zone DEFAULT NULL,
+	before_uuid uuid DEFAULT NULL)
+RETURNS json
+AS 'MODULE_PATHNAME', 'cruddur_user_feed'
+LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.cruddur_user_feed(text, integer, timestamp without time zone, uuid) IS
+'A person''s profile and unexpired cruds and replies, newest first, as JSON; NULL when no such person';
+
+CREATE FUNCTION @extschema@.cruddur_activity(activity_uuid uuid)
+RETURNS json
+AS 'MODULE_PATHNAME', 'cruddur_activity'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.cruddur_activity(uuid) IS
+'A crud with its replies, oldest first, as JSON; NULL when no such crud or it has expired';
+
+CREATE FUNCTION @extschema@.cruddur_user_short(handle text)
+RETURNS json
+AS 'MODULE_PATHNAME', 'cruddur_user_short'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.cruddur_user_short(text) IS
+'A person''s uuid, handle and display name as JSON; NULL when no such person';
+
+/*
+ * The app's writes.  SECURITY DEFINER: a role granted EXECUTE can do the
+ * write through the function without any privilege on the tables.
+ */
+CREATE FUNCTION @extschema@.cruddur_create_activity(
+	cognito_user_id text,
+	message text,
+	ttl text DEFAULT '7-days')
+RETURNS json
+AS 'MODULE_PATHNAME', 'cruddur_create_activity'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.cruddur_create_activity(text, text, text) IS
+'Posts a crud of 1 to 280 characters expiring after ttl and returns it as JSON';
+
+CREATE FUNCTION @extschema@.cruddur_create_reply(
+	cognito_user_id text,
+	reply_to_activity_uuid uuid,
+	message text)
+RETURNS json
+AS 'MODULE_PATHNAME', 'cruddur_create_reply'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.cruddur_create_reply(text, uuid, text) IS
+'Posts a reply of 1 to 1024 characters to an unexpired crud or reply and returns it as JSON';
+
+CREATE FUNCTION @extschema@.cruddur_update_profile(
+	cognito_user_id text,
+	display_name text,
+	bio text)
+RETURNS json
+AS 'MODULE_PATHNAME', 'cruddur_update_profile'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.cruddur_update_profile(text, text, text) IS
+'Sets a person''s display name and bio (NULL clears it) and returns cruddur_user_short of them';
+
+/*
+ * Privileges.  PUBLIC may read nothing and write nothing; the writes are
+ * granted explicitly (see README).  The role that created the extension,
+ * who may not be a superuser when the extension is installed as trusted
+ * (its objects are then owned by the bootstrap superuser), gets everything
+ * WITH GRANT OPTION so that it can use, dump and hand out all of it.
+ */
+REVOKE ALL ON TABLE @extschema@.users, @extschema@.activities FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION
+	@extschema@.cruddur_register_user(jsonb),
+	@extschema@.cruddur_create_activity(text, text, text),
+	@extschema@.cruddur_create_reply(text, uuid, text),
+	@extschema@.cruddur_update_profile(text, text, text),
+	@extschema@.cruddur_activities_replies_count_reset(),
+	@extschema@.cruddur_activities_replies_count()
+	FROM PUBLIC;
+
+DO $$
+DECLARE
+	creator pg_catalog.name;
+	member record;
+BEGIN
+	SELECT r.rolname INTO STRICT creator
+	  FROM pg_catalog.pg_extension e
+	  JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) e.extowner
+	 WHERE e.extname OPERATOR(pg_catalog.=) 'cruddur';
+
+	IF creator OPERATOR(pg_catalog.=) CURRENT_USER THEN
+		RETURN;					-- owner of every object already
+	END IF;
+
+	-- every table and function of the extension, as pg_depend records them
+	FOR member IN
+		SELECT pg_catalog.format('TABLE %s', d.objid::pg_catalog.regclass) AS obj
+		  FROM pg_catalog.pg_depend d
+		 WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+		   AND d.refobjid OPERATOR(pg_catalog.=) (SELECT oid FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'cruddur')
+		   AND d.deptype OPERATOR(pg_catalog.=) 'e'
+		   AND d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+		UNION ALL
+		SELECT pg_catalog.format('FUNCTION %s', d.objid::pg_catalog.regprocedure)
+		  FROM pg_catalog.pg_depend d
+		 WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+		   AND d.refobjid OPERATOR(pg_catalog.=) (SELECT oid FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'cruddur')
+		   AND d.deptype OPERATOR(pg_catalog.=) 'e'
+		   AND d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+	LOOP
+		EXECUTE pg_catalog.format('GRANT ALL ON %s TO %I WITH GRANT OPTION',
+								  member.obj, creator);
+	END LOOP;
+END
+$$;
