@@ -9,11 +9,14 @@ EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).
 MODULE_big = cruddur
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
-# src/cruddur.sql is the version-less master install script; the versioned
-# name is generated.  Frozen install scripts of earlier releases and every
-# upgrade script are committed under src/ as cruddur--*.sql.
+# The install script of the current version is generated: the frozen full
+# script of the first release followed by every upgrade script in version
+# order, so a fresh install and an upgraded one run the same statements.
+# Those scripts are installed too, for installing 1.0 and upgrading from it.
+BASE_SCRIPT = src/$(EXTENSION)--1.0.sql
+UPGRADE_SCRIPTS = $(shell ls src/$(EXTENSION)--*--*.sql | sort -V)
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
-DATA = $(sort $(wildcard src/$(EXTENSION)--*.sql))
+DATA = $(BASE_SCRIPT) $(UPGRADE_SCRIPTS)
 EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql
 
 # pg_regress suites in sql/ + expected/, isolation specs in specs/.
@@ -32,8 +35,8 @@ endif
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-$(EXTENSION)--$(EXTVERSION).sql: src/$(EXTENSION).sql
-	cp $< $@
+$(EXTENSION)--$(EXTVERSION).sql: $(BASE_SCRIPT) $(UPGRADE_SCRIPTS)
+	{ cat $(BASE_SCRIPT); for f in $(UPGRADE_SCRIPTS); do sed '/^\\echo Use /d' $$f; done; } > $@
 
 .PHONY: check-meta
 check-meta:

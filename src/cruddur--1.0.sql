@@ -1,7 +1,9 @@
 /*
- * src/cruddur.sql -- master install script of the cruddur extension.
+ * src/cruddur--1.0.sql -- install script of cruddur 1.0, frozen as released.
  *
- * The Makefile copies this file to cruddur--<default_version>.sql.  Every
+ * The Makefile builds the install script of the current version from this
+ * file and the upgrade scripts that follow it, so a fresh install and an
+ * upgraded one run the same statements.  Every
  * reference is schema-qualified (@extschema@ or pg_catalog), operators
  * included, so nothing a user planted in search_path can run here.
  */
@@ -157,7 +159,7 @@ COMMENT ON COLUMN @extschema@.activities.user_uuid IS
 COMMENT ON COLUMN @extschema@.activities.message IS
 'Text of the crud or reply, 1 to 1024 characters';
 COMMENT ON COLUMN @extschema@.activities.replies_count IS
-'Number of rows replying to this one, maintained by trigger activities_replies_count';
+'Number of rows replying to this one';
 COMMENT ON COLUMN @extschema@.activities.reposts_count IS
 'Number of reposts, never negative';
 COMMENT ON COLUMN @extschema@.activities.likes_count IS
@@ -174,69 +176,6 @@ COMMENT ON INDEX @extschema@.activities_user_feed_idx IS
 'Serves cruddur_user_feed and the cascade from users';
 COMMENT ON INDEX @extschema@.activities_replies_idx IS
 'Serves cruddur_activity replies, reply counting and the cascade between activities';
-
-/*
- * replies_count is derived data.  A row always starts at 0 and every
- * parent is adjusted by +1/-1 as its replies come and go, in an AFTER ROW
- * trigger: those fire at the end of the statement, once the whole COPY of a
- * restore is loaded, so a dump restores exact counts whatever order its rows
- * come in.  Increments (not recounts) stay exact under concurrent replies in
- * READ COMMITTED, where the UPDATE re-reads the parent's newest version.
- *
- * SECURITY DEFINER: whoever may insert or delete a reply may keep its
- * parent's count right, without UPDATE on the table.
- */
-CREATE FUNCTION @extschema@.cruddur_activities_replies_count_reset()
-RETURNS trigger
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = @extschema@, pg_temp
-AS $$
-BEGIN
-	NEW.replies_count := 0;
-	RETURN NEW;
-END
-$$;
-
-CREATE FUNCTION @extschema@.cruddur_activities_replies_count()
-RETURNS trigger
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = @extschema@, pg_temp
-AS $$
-BEGIN
-	IF TG_OP OPERATOR(pg_catalog.=) 'DELETE' OR TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
-		IF OLD.reply_to_activity_uuid IS NOT NULL THEN
-			UPDATE ONLY activities
-			   SET replies_count = replies_count OPERATOR(pg_catalog.-) 1
-			 WHERE uuid OPERATOR(pg_catalog.=) OLD.reply_to_activity_uuid;
-		END IF;
-	END IF;
-	IF TG_OP OPERATOR(pg_catalog.=) 'INSERT' OR TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
-		IF NEW.reply_to_activity_uuid IS NOT NULL THEN
-			UPDATE ONLY activities
-			   SET replies_count = replies_count OPERATOR(pg_catalog.+) 1
-			 WHERE uuid OPERATOR(pg_catalog.=) NEW.reply_to_activity_uuid;
-		END IF;
-	END IF;
-	RETURN NULL;
-END
-$$;
-
-CREATE TRIGGER activities_replies_count_reset
-	BEFORE INSERT ON @extschema@.activities
-	FOR EACH ROW EXECUTE FUNCTION @extschema@.cruddur_activities_replies_count_reset();
-
-CREATE TRIGGER activities_replies_count
-	AFTER INSERT OR DELETE OR UPDATE OF reply_to_activity_uuid ON @extschema@.activities
-	FOR EACH ROW EXECUTE FUNCTION @extschema@.cruddur_activities_replies_count();
-
-COMMENT ON FUNCTION @extschema@.cruddur_activities_replies_count_reset() IS
-'Trigger: a new activity starts with replies_count 0; its replies count it up';
-COMMENT ON FUNCTION @extschema@.cruddur_activities_replies_count() IS
-'Trigger: keeps the parent''s replies_count equal to its number of replies';
-COMMENT ON TRIGGER activities_replies_count_reset ON @extschema@.activities IS
-'Starts every activity at replies_count 0, so restored dumps count their replies afresh';
-COMMENT ON TRIGGER activities_replies_count ON @extschema@.activities IS
-'Adjusts the parent''s replies_count as replies are inserted, deleted or moved';
 
 -- pg_dump keeps the rows of both tables.
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.users', '');
@@ -255,89 +194,6 @@ COMMENT ON FUNCTION @extschema@.cruddur_register_user(jsonb) IS
 'Registers the person of a Cognito Post Confirmation event (idempotent on sub), checks a Pre sign-up event, and returns the event unchanged';
 
 /*
- * The app's reads: JSON byte-identical to row_to_json over the same rows.
- * SECURITY INVOKER, so they need SELECT on the tables.
- */
-CREATE FUNCTION @extschema@.cruddur_home_feed(
-	page_size integer DEFAULT 20,
-	before_created_at timestamp without time zone DEFAULT NULL,
-	before_uuid uuid DEFAULT NULL)
-RETURNS json
-AS 'MODULE_PATHNAME', 'cruddur_home_feed'
-LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE;
-
-COMMENT ON FUNCTION @extschema@.cruddur_home_feed(integer, timestamp without time zone, uuid) IS
-'Home feed: unexpired top-level cruds, newest first, as a JSON array; keyset paging on (before_created_at, before_uuid)';
-
-CREATE FUNCTION @extschema@.cruddur_user_feed(
-	handle text,
-	page_size integer DEFAULT 40,
-	before_created_at timestamp without time zone DEFAULT NULL,
-	before_uuid uuid DEFAULT NULL)
-RETURNS json
-AS 'MODULE_PATHNAME', 'cruddur_user_feed'
-LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE;
-
-COMMENT ON FUNCTION @extschema@.cruddur_user_feed(text, integer, timestamp without time zone, uuid) IS
-'A person''s profile and unexpired cruds and replies, newest first, as JSON; NULL when no such person';
-
-CREATE FUNCTION @extschema@.cruddur_activity(activity_uuid uuid)
-RETURNS json
-AS 'MODULE_PATHNAME', 'cruddur_activity'
-LANGUAGE C STABLE STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION @extschema@.cruddur_activity(uuid) IS
-'A crud with its replies, oldest first, as JSON; NULL when no such crud or it has expired';
-
-CREATE FUNCTION @extschema@.cruddur_user_short(handle text)
-RETURNS json
-AS 'MODULE_PATHNAME', 'cruddur_user_short'
-LANGUAGE C STABLE STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION @extschema@.cruddur_user_short(text) IS
-'A person''s uuid, handle and display name as JSON; NULL when no such person';
-
-/*
- * The app's writes.  SECURITY DEFINER: a role granted EXECUTE can do the
- * write through the function without any privilege on the tables.
- */
-CREATE FUNCTION @extschema@.cruddur_create_activity(
-	cognito_user_id text,
-	message text,
-	ttl text DEFAULT '7-days')
-RETURNS json
-AS 'MODULE_PATHNAME', 'cruddur_create_activity'
-LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp;
-
-COMMENT ON FUNCTION @extschema@.cruddur_create_activity(text, text, text) IS
-'Posts a crud of 1 to 280 characters expiring after ttl and returns it as JSON';
-
-CREATE FUNCTION @extschema@.cruddur_create_reply(
-	cognito_user_id text,
-	reply_to_activity_uuid uuid,
-	message text)
-RETURNS json
-AS 'MODULE_PATHNAME', 'cruddur_create_reply'
-LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp;
-
-COMMENT ON FUNCTION @extschema@.cruddur_create_reply(text, uuid, text) IS
-'Posts a reply of 1 to 1024 characters to an unexpired crud or reply and returns it as JSON';
-
-CREATE FUNCTION @extschema@.cruddur_update_profile(
-	cognito_user_id text,
-	display_name text,
-	bio text)
-RETURNS json
-AS 'MODULE_PATHNAME', 'cruddur_update_profile'
-LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp;
-
-COMMENT ON FUNCTION @extschema@.cruddur_update_profile(text, text, text) IS
-'Sets a person''s display name and bio (NULL clears it) and returns cruddur_user_short of them';
-
-/*
  * Privileges.  PUBLIC may read nothing and write nothing; the writes are
  * granted explicitly (see README).  The role that created the extension,
  * who may not be a superuser when the extension is installed as trusted
@@ -346,14 +202,7 @@ COMMENT ON FUNCTION @extschema@.cruddur_update_profile(text, text, text) IS
  */
 REVOKE ALL ON TABLE @extschema@.users, @extschema@.activities FROM PUBLIC;
 
-REVOKE ALL ON FUNCTION
-	@extschema@.cruddur_register_user(jsonb),
-	@extschema@.cruddur_create_activity(text, text, text),
-	@extschema@.cruddur_create_reply(text, uuid, text),
-	@extschema@.cruddur_update_profile(text, text, text),
-	@extschema@.cruddur_activities_replies_count_reset(),
-	@extschema@.cruddur_activities_replies_count()
-	FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.cruddur_register_user(jsonb) FROM PUBLIC;
 
 DO $$
 DECLARE

@@ -1,0 +1,217 @@
+/*
+ * src/cruddur--1.0--1.1.sql -- cruddur 1.0 to 1.1: the app's JSON API.
+ *
+ * Adds the reads and writes that return Cruddur's JSON, and makes
+ * replies_count a maintained counter (1.0 never changed it).
+ */
+
+-- complain if script is sourced in psql, rather than via ALTER EXTENSION
+\echo Use "ALTER EXTENSION cruddur UPDATE TO '1.1'" to load this file. \quit
+
+/*
+ * replies_count is derived data.  A row always starts at 0 and every
+ * parent is adjusted by +1/-1 as its replies come and go, in an AFTER ROW
+ * trigger: those fire at the end of the statement, once the whole COPY of a
+ * restore is loaded, so a dump restores exact counts whatever order its rows
+ * come in.  Increments (not recounts) stay exact under concurrent replies in
+ * READ COMMITTED, where the UPDATE re-reads the parent's newest version.
+ *
+ * SECURITY DEFINER: whoever may insert or delete a reply may keep its
+ * parent's count right, without UPDATE on the table.
+ */
+CREATE FUNCTION @extschema@.cruddur_activities_replies_count_reset()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = @extschema@, pg_temp
+AS $$
+BEGIN
+	NEW.replies_count := 0;
+	RETURN NEW;
+END
+$$;
+
+CREATE FUNCTION @extschema@.cruddur_activities_replies_count()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = @extschema@, pg_temp
+AS $$
+BEGIN
+	IF TG_OP OPERATOR(pg_catalog.=) 'DELETE' OR TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
+		IF OLD.reply_to_activity_uuid IS NOT NULL THEN
+			UPDATE ONLY activities
+			   SET replies_count = replies_count OPERATOR(pg_catalog.-) 1
+			 WHERE uuid OPERATOR(pg_catalog.=) OLD.reply_to_activity_uuid;
+		END IF;
+	END IF;
+	IF TG_OP OPERATOR(pg_catalog.=) 'INSERT' OR TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
+		IF NEW.reply_to_activity_uuid IS NOT NULL THEN
+			UPDATE ONLY activities
+			   SET replies_count = replies_count OPERATOR(pg_catalog.+) 1
+			 WHERE uuid OPERATOR(pg_catalog.=) NEW.reply_to_activity_uuid;
+		END IF;
+	END IF;
+	RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER activities_replies_count_reset
+	BEFORE INSERT ON @extschema@.activities
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.cruddur_activities_replies_count_reset();
+
+CREATE TRIGGER activities_replies_count
+	AFTER INSERT OR DELETE OR UPDATE OF reply_to_activity_uuid ON @extschema@.activities
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.cruddur_activities_replies_count();
+
+COMMENT ON FUNCTION @extschema@.cruddur_activities_replies_count_reset() IS
+'Trigger: a new activity starts with replies_count 0; its replies count it up';
+COMMENT ON FUNCTION @extschema@.cruddur_activities_replies_count() IS
+'Trigger: keeps the parent''s replies_count equal to its number of replies';
+COMMENT ON TRIGGER activities_replies_count_reset ON @extschema@.activities IS
+'Starts every activity at replies_count 0, so restored dumps count their replies afresh';
+COMMENT ON TRIGGER activities_replies_count ON @extschema@.activities IS
+'Adjusts the parent''s replies_count as replies are inserted, deleted or moved';
+
+COMMENT ON COLUMN @extschema@.activities.replies_count IS
+'Number of rows replying to this one, maintained by trigger activities_replies_count';
+
+-- Counts written before 1.1 were never maintained: take them from the rows.
+UPDATE ONLY @extschema@.activities AS a
+   SET replies_count = r.n
+  FROM (SELECT p.uuid, pg_catalog.count(c.uuid)::pg_catalog.int4 AS n
+		  FROM @extschema@.activities p
+		  LEFT JOIN @extschema@.activities c
+			ON c.reply_to_activity_uuid OPERATOR(pg_catalog.=) p.uuid
+		 GROUP BY p.uuid) AS r
+ WHERE a.uuid OPERATOR(pg_catalog.=) r.uuid
+   AND a.replies_count OPERATOR(pg_catalog.<>) r.n;
+
+/*
+ * The app's reads: JSON byte-identical to row_to_json over the same rows.
+ * SECURITY INVOKER, so they need SELECT on the tables.
+ */
+CREATE FUNCTION @extschema@.cruddur_home_feed(
+	page_size integer DEFAULT 20,
+	before_created_at timestamp without time zone DEFAULT NULL,
+	before_uuid uuid DEFAULT NULL)
+RETURNS json
+AS 'MODULE_PATHNAME', 'cruddur_home_feed'
+LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.cruddur_home_feed(integer, timestamp without time zone, uuid) IS
+'Home feed: unexpired top-level cruds, newest first, as a JSON array; keyset paging on (before_created_at, before_uuid)';
+
+CREATE FUNCTION @extschema@.cruddur_user_feed(
+	handle text,
+	page_size integer DEFAULT 40,
+	before_created_at timestamp without time zone DEFAULT NULL,
+	before_uuid uuid DEFAULT NULL)
+RETURNS json
+AS 'MODULE_PATHNAME', 'cruddur_user_feed'
+LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.cruddur_user_feed(text, integer, timestamp without time zone, uuid) IS
+'A person''s profile and unexpired cruds and replies, newest first, as JSON; NULL when no such person';
+
+CREATE FUNCTION @extschema@.cruddur_activity(activity_uuid uuid)
+RETURNS json
+AS 'MODULE_PATHNAME', 'cruddur_activity'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.cruddur_activity(uuid) IS
+'A crud with its replies, oldest first, as JSON; NULL when no such crud or it has expired';
+
+CREATE FUNCTION @extschema@.cruddur_user_short(handle text)
+RETURNS json
+AS 'MODULE_PATHNAME', 'cruddur_user_short'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.cruddur_user_short(text) IS
+'A person''s uuid, handle and display name as JSON; NULL when no such person';
+
+/*
+ * The app's writes.  SECURITY DEFINER: a role granted EXECUTE can do the
+ * write through the function without any privilege on the tables.
+ */
+CREATE FUNCTION @extschema@.cruddur_create_activity(
+	cognito_user_id text,
+	message text,
+	ttl text DEFAULT '7-days')
+RETURNS json
+AS 'MODULE_PATHNAME', 'cruddur_create_activity'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.cruddur_create_activity(text, text, text) IS
+'Posts a crud of 1 to 280 characters expiring after ttl and returns it as JSON';
+
+CREATE FUNCTION @extschema@.cruddur_create_reply(
+	cognito_user_id text,
+	reply_to_activity_uuid uuid,
+	message text)
+RETURNS json
+AS 'MODULE_PATHNAME', 'cruddur_create_reply'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.cruddur_create_reply(text, uuid, text) IS
+'Posts a reply of 1 to 1024 characters to an unexpired crud or reply and returns it as JSON';
+
+CREATE FUNCTION @extschema@.cruddur_update_profile(
+	cognito_user_id text,
+	display_name text,
+	bio text)
+RETURNS json
+AS 'MODULE_PATHNAME', 'cruddur_update_profile'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.cruddur_update_profile(text, text, text) IS
+'Sets a person''s display name and bio (NULL clears it) and returns cruddur_user_short of them';
+
+/*
+ * Privileges of the new functions: the writes and triggers are not for
+ * PUBLIC; the creator gets everything WITH GRANT OPTION, as in 1.0.
+ */
+REVOKE ALL ON FUNCTION
+	@extschema@.cruddur_create_activity(text, text, text),
+	@extschema@.cruddur_create_reply(text, uuid, text),
+	@extschema@.cruddur_update_profile(text, text, text),
+	@extschema@.cruddur_activities_replies_count_reset(),
+	@extschema@.cruddur_activities_replies_count()
+	FROM PUBLIC;
+
+DO $$
+DECLARE
+	creator pg_catalog.name;
+	member record;
+BEGIN
+	SELECT r.rolname INTO STRICT creator
+	  FROM pg_catalog.pg_extension e
+	  JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) e.extowner
+	 WHERE e.extname OPERATOR(pg_catalog.=) 'cruddur';
+
+	IF creator OPERATOR(pg_catalog.=) CURRENT_USER THEN
+		RETURN;					-- owner of every object already
+	END IF;
+
+	-- every table and function of the extension, as pg_depend records them
+	FOR member IN
+		SELECT pg_catalog.format('TABLE %s', d.objid::pg_catalog.regclass) AS obj
+		  FROM pg_catalog.pg_depend d
+		 WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+		   AND d.refobjid OPERATOR(pg_catalog.=) (SELECT oid FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'cruddur')
+		   AND d.deptype OPERATOR(pg_catalog.=) 'e'
+		   AND d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+		UNION ALL
+		SELECT pg_catalog.format('FUNCTION %s', d.objid::pg_catalog.regprocedure)
+		  FROM pg_catalog.pg_depend d
+		 WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+		   AND d.refobjid OPERATOR(pg_catalog.=) (SELECT oid FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'cruddur')
+		   AND d.deptype OPERATOR(pg_catalog.=) 'e'
+		   AND d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+	LOOP
+		EXECUTE pg_catalog.format('GRANT ALL ON %s TO %I WITH GRANT OPTION',
+								  member.obj, creator);
+	END LOOP;
+END
+$$;
