@@ -148,7 +148,7 @@ hex_value(char c)
  * whole optionally in braces, nothing else.  Calling uuid_in would turn a
  * bad sub into its 22P02 error, and catching that needs a subtransaction
  * per call; and the canonical text is all we store.  The regression test
- * uuid_spellings checks this parser against ::uuid.
+ * register_user checks this parser against ::uuid on a table of spellings.
  */
 static bool
 canonical_uuid(CognitoString s, char *out)
