@@ -1,0 +1,87 @@
+/*
+ * bench/data.sql: realistic people and cruds for bench/run, set-based so a
+ * million rows take seconds, not minutes.
+ *
+ *   psql -v people=1000 -v cruds=1000000 -f bench/data.sql
+ *
+ * Into a database with the cruddur extension in schema public (superuser:
+ * foreign keys and triggers are off while loading, and replies_count is
+ * then set in one pass, as its trigger would have).
+ * - people: handle user_<n>, display name, a bio for two in three;
+ * - cruds: 90% top-level with created_at spread over the last 365 days
+ *   (microseconds), by a random author; 30% never expire, the others
+ *   expire 30 days to 1 hour after creation, so older ones have expired;
+ * - replies (10%): to a random crud among the newest tenth, within a day
+ *   after it;
+ * - bench.ids: numbered unexpired top-level cruds with replies (those the
+ *   app opens), for picking one at random in pgbench.
+ */
+\set ON_ERROR_STOP on
+\if :{?people}
+\else
+\set people 1000
+\endif
+\if :{?cruds}
+\else
+\set cruds 1000000
+\endif
+
+SET session_replication_role = replica;		-- no FK checks or triggers while loading
+SELECT setseed(0.7);
+
+INSERT INTO public.users (uuid, display_name, handle, email, cognito_user_id, bio, created_at)
+SELECT public.cruddur_uuid_v7(), 'Person Number ' || i, 'user_' || i, 'user' || i || '@example.com',
+	   gen_random_uuid()::text,
+	   CASE WHEN i % 3 <> 0 THEN 'I post about databases, coffee and cloud bills. #' || i END,
+	   timezone('UTC', now()) - interval '400 days' + i * interval '1 minute'
+  FROM generate_series(1, :people) AS i;
+
+CREATE SCHEMA bench;
+CREATE TABLE bench.people AS SELECT row_number() OVER (ORDER BY uuid) AS n, uuid FROM public.users;
+CREATE UNIQUE INDEX ON bench.people (n);
+
+-- Top-level cruds, inserted oldest first (as they would have been).
+INSERT INTO public.activities (user_uuid, message, reposts_count, likes_count, expires_at, created_at)
+SELECT p.uuid,
+	   left('Crud ' || i || ': ' || repeat('the quick brown fox jumps over the lazy dog ', (1 + i % 6)::int), (20 + (i * 37) % 260)::int),
+	   ((i % 11) / 4)::int, ((i % 17) / 2)::int,
+	   CASE WHEN i % 10 < 3 THEN NULL
+			ELSE c.created_at + (ARRAY['30 days', '7 days', '3 days', '1 day', '12 hours', '3 hours', '1 hour']::interval[])[1 + (i % 7)::int] END,
+	   c.created_at
+  FROM (SELECT i, timezone('UTC', now()) - random() * interval '365 days' AS created_at,
+			   1 + floor(random() * :people)::int AS author
+		  FROM generate_series(1, (:cruds * 0.9)::bigint) AS i) c
+  JOIN bench.people p ON p.n = c.author
+ ORDER BY c.created_at;
+
+-- Replies to the newest tenth of the cruds.
+CREATE TABLE bench.recent AS
+SELECT row_number() OVER (ORDER BY created_at) AS n, uuid, created_at
+  FROM (SELECT uuid, created_at FROM public.activities ORDER BY created_at DESC
+		 LIMIT greatest((:cruds * 0.09)::bigint, 1)) r;
+CREATE UNIQUE INDEX ON bench.recent (n);
+
+INSERT INTO public.activities (user_uuid, message, reply_to_activity_uuid, created_at)
+SELECT p.uuid, 'Reply ' || r.i || ': agreed, and ' || repeat('also ', (1 + r.i % 9)::int) || 'this.',
+	   t.uuid, least(t.created_at + random() * interval '1 day', timezone('UTC', now()))
+  FROM (SELECT i, 1 + floor(random() * :people)::int AS author,
+			   1 + floor(random() * (SELECT count(*) FROM bench.recent))::bigint AS target
+		  FROM generate_series(1, :cruds - (:cruds * 0.9)::bigint) AS i) r
+  JOIN bench.people p ON p.n = r.author
+  JOIN bench.recent t ON t.n = r.target;
+
+UPDATE public.activities a SET replies_count = c.n
+  FROM (SELECT reply_to_activity_uuid AS uuid, count(*)::int AS n FROM public.activities
+		 WHERE reply_to_activity_uuid IS NOT NULL GROUP BY 1) c
+ WHERE a.uuid = c.uuid;
+
+RESET session_replication_role;
+
+CREATE TABLE bench.ids AS
+SELECT row_number() OVER (ORDER BY uuid) AS n, uuid FROM public.activities
+ WHERE reply_to_activity_uuid IS NULL AND replies_count > 0
+   AND (expires_at IS NULL OR expires_at > timezone('UTC', now()) + interval '1 hour');
+CREATE UNIQUE INDEX ON bench.ids (n);
+
+DROP TABLE bench.people, bench.recent;
+VACUUM (ANALYZE) public.users, public.activities, bench.ids;
