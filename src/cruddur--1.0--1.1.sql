@@ -171,6 +171,12 @@ COMMENT ON FUNCTION @extschema@.cruddur_update_profile(text, text, text) IS
 /*
  * Privileges of the new functions: the writes and triggers are not for
  * PUBLIC; the creator gets everything WITH GRANT OPTION, as in 1.0.
+ *
+ * Only on the functions this script creates.  Any GRANT run by an update
+ * script records the object's whole ACL as its initial privileges
+ * (pg_init_privs), so re-granting on a 1.0 table would make the grants a
+ * DBA gave since 1.0 (say SELECT to the app's role) look initial, and
+ * pg_dump, which dumps only the changes from initial, would lose them.
  */
 REVOKE ALL ON FUNCTION
 	@extschema@.cruddur_create_activity(text, text, text),
@@ -194,24 +200,28 @@ BEGIN
 		RETURN;					-- owner of every object already
 	END IF;
 
-	-- every table and function of the extension, as pg_depend records them
+	-- the functions 1.1 adds, as pg_depend records them
 	FOR member IN
-		SELECT pg_catalog.format('TABLE %s', d.objid::pg_catalog.regclass) AS obj
+		SELECT d.objid::pg_catalog.regprocedure AS fn
 		  FROM pg_catalog.pg_depend d
-		 WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
-		   AND d.refobjid OPERATOR(pg_catalog.=) (SELECT oid FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'cruddur')
-		   AND d.deptype OPERATOR(pg_catalog.=) 'e'
-		   AND d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-		UNION ALL
-		SELECT pg_catalog.format('FUNCTION %s', d.objid::pg_catalog.regprocedure)
-		  FROM pg_catalog.pg_depend d
+		  JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) d.objid
 		 WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
 		   AND d.refobjid OPERATOR(pg_catalog.=) (SELECT oid FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'cruddur')
 		   AND d.deptype OPERATOR(pg_catalog.=) 'e'
 		   AND d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+		   AND p.proname OPERATOR(pg_catalog.=) ANY (ARRAY[
+				'cruddur_activities_replies_count_reset',
+				'cruddur_activities_replies_count',
+				'cruddur_home_feed',
+				'cruddur_user_feed',
+				'cruddur_activity',
+				'cruddur_user_short',
+				'cruddur_create_activity',
+				'cruddur_create_reply',
+				'cruddur_update_profile']::pg_catalog.name[])
 	LOOP
-		EXECUTE pg_catalog.format('GRANT ALL ON %s TO %I WITH GRANT OPTION',
-								  member.obj, creator);
+		EXECUTE pg_catalog.format('GRANT ALL ON FUNCTION %s TO %I WITH GRANT OPTION',
+								  member.fn, creator);
 	END LOOP;
 END
 $$;
