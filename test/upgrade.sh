@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+#
+# test/upgrade.sh: ALTER EXTENSION cruddur UPDATE from 1.0 to 1.1 keeps
+# every row, makes replies_count exact, and leaves exactly the catalog of a
+# fresh 1.1 install; the feature suites then pass on the upgraded database;
+# DROP EXTENSION refuses while a user view depends on the tables.
+#
+# Run twice over: with a superuser creating the extension, and with a
+# database owner who is not a superuser creating the trusted extension and
+# running the update.  In both, an app role is granted privileges after
+# CREATE EXTENSION, as the README says a DBA does.
+#
+# Against the cluster the PG* variables name, connecting as a superuser.
+# Creates databases and roles with names unique to this run (and, for the
+# feature suites, contrib_regression, isolation_regression_cruddur and
+# cruddur_tap, which pg_regress and test/run use), and drops them all.
+#
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+run=cruddur_upgrade_$$
+owner=${run}_owner				# database owner, not a superuser
+app=${run}_app					# the app's role, granted after CREATE EXTENSION
+tmp=$(mktemp -d)
+databases=()
+
+cleanup() {
+	local db
+	for db in "${databases[@]}"; do
+		psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" || true
+	done
+	psql -X -q -d postgres -c "DROP ROLE IF EXISTS $app, $owner" || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail() { echo "not ok - $*"; exit 1; }
+ok() { echo "ok - $*"; }
+
+# sql DB [psql options...]: psql that stops at the first error
+sql() {
+	local db=$1; shift
+	psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"
+}
+
+# value DB SQL: the single value SQL returns
+value() {
+	psql -X -A -t -q -v ON_ERROR_STOP=1 -d "$1" -c "$2"
+}
+
+# check DB WHAT SQL: SQL must return true
+check() {
+	local got
+	got=$(value "$1" "$3") || fail "$2 (query failed)"
+	[ "$got" = t ] || fail "$2 (got '$got')"
+	ok "$2"
+}
+
+# newdb NAME CREATOR: an empty database owned by CREATOR
+newdb() {
+	databases+=("$1")
+	psql -X -q -d postgres -c "SET client_min_messages = warning" \
+		-c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1 OWNER $2"
+}
+
+# as CREATOR DB [psql options...]: psql in DB as role CREATOR
+as() {
+	local role=$1; shift
+	PGOPTIONS="${PGOPTIONS:-} -c role=$role" sql "$@"
+}
+
+# implemented DB CALL: false while CALL (a C function of cruddur) is a stub
+# raising feature_not_supported; any other outcome means it is written
+implemented() {
+	value "$1" "DO \$\$ BEGIN PERFORM $2; EXCEPTION
+		WHEN feature_not_supported THEN RAISE EXCEPTION 'stub';
+		WHEN OTHERS THEN NULL; END \$\$" >/dev/null 2>&1
+}
+
+# Checksums of everything but replies_count, which 1.1 recomputes.
+checksums="SELECT (SELECT count(*) || ' ' || md5(string_agg(u::text, E'\\n' ORDER BY uuid)) FROM users u)
+	|| ' ' || (SELECT count(*) || ' ' || md5(string_agg((a.uuid, a.user_uuid, a.message,
+		a.reposts_count, a.likes_count, a.reply_to_activity_uuid, a.expires_at,
+		a.created_at)::text, E'\\n' ORDER BY uuid)) FROM activities a)"
+
+# Rows whose replies_count is not their number of replies.
+wrong_counts="SELECT count(*) FROM activities p
+	WHERE replies_count <> (SELECT count(*) FROM activities c WHERE c.reply_to_activity_uuid = p.uuid)"
+
+# People registered through cruddur_register_user, hostile names included
+# (every fifth asks for an invalid handle and gets a derived one).
+register_people="SET client_min_messages = warning;
+SELECT count(cruddur_register_user(:'event'::jsonb));
+SELECT count(cruddur_register_user(jsonb_build_object(
+		'triggerSource', 'PostConfirmation_ConfirmSignUp',
+		'request', jsonb_build_object('userAttributes', jsonb_build_object(
+			'sub', md5('registered ' || i)::uuid::text,
+			'email', 'registered' || i || '@example.com',
+			'name', CASE i % 3 WHEN 0 THEN E'O''Reilly \\\\ \"🐘\"\\n\\t' || i
+							   WHEN 1 THEN repeat('ñ', 2048) ELSE 'Registered ' || i END,
+			'preferred_username', CASE WHEN i % 5 = 0 THEN 'not a handle!' ELSE 'registered_' || i END)))))
+  FROM generate_series(1, 60) i;"
+
+# The grants a DBA makes after CREATE EXTENSION (README "Privileges").
+app_grants="GRANT SELECT ON users, activities TO $app;
+GRANT EXECUTE ON FUNCTION cruddur_register_user(jsonb) TO $app;"
+
+psql -X -q -d postgres -c "CREATE ROLE $owner" -c "CREATE ROLE $app"
+
+# upgrade_vs_fresh CREATOR TAG: the whole comparison with CREATOR creating
+# the extension and running the update.  Leaves database ${run}_TAG_old,
+# upgraded, with its data.
+upgrade_vs_fresh() {
+	local creator=$1 old=${run}_$2_old new=${run}_$2_new before after n
+	echo "# creator: $creator"
+
+	newdb "$new" "$creator"
+	as "$creator" "$new" -c "CREATE EXTENSION cruddur" -c "$app_grants"
+
+	newdb "$old" "$creator"
+	as "$creator" "$old" -c "CREATE EXTENSION cruddur VERSION '1.0'" -c "$app_grants"
+	check "$old" "1.0 installed" \
+		"SELECT extversion = '1.0' FROM pg_extension WHERE extname = 'cruddur'"
+
+	# Data written under 1.0: directly, with replies_count never maintained
+	# (and some set wrong on purpose), and through 1.0's registration.
+	as "$creator" "$old" -1 -f test/fixtures/data.sql >/dev/null
+	if implemented "$old" "cruddur_register_user(NULL)"; then
+		as "$creator" "$old" -v event="$(cat test/fixtures/cognito/post-confirmation-signup.json)" \
+			>/dev/null <<<"$register_people"
+		check "$old" "61 people registered through cruddur_register_user under 1.0" \
+			"SELECT count(*) = 61 FROM users WHERE email LIKE 'registered%' OR email = 'firsty_lasty@email.com'"
+	else
+		echo "# SKIP registration under 1.0: cruddur_register_user is still a stub"
+	fi
+	as "$creator" "$old" -c "UPDATE activities SET replies_count = 7
+		WHERE uuid IN (SELECT uuid FROM activities WHERE reply_to_activity_uuid IS NULL ORDER BY uuid LIMIT 25)"
+	n=$(value "$old" "$wrong_counts")
+	[ "$n" -gt 1000 ] || fail "replies_count should be stale under 1.0 on many rows, is wrong on $n"
+	ok "replies_count stale under 1.0 on $n rows"
+	before=$(value "$old" "$checksums")
+
+	as "$creator" "$old" -c "ALTER EXTENSION cruddur UPDATE"
+	check "$old" "updated to 1.1" \
+		"SELECT extversion = '1.1' FROM pg_extension WHERE extname = 'cruddur'"
+
+	after=$(value "$old" "$checksums")
+	[ "$before" = "$after" ] || fail "data changed by the update: $before / $after"
+	ok "every row and column but replies_count unchanged ($after)"
+	check "$old" "replies_count exact on every row after the update" "SELECT ($wrong_counts) = 0"
+
+	psql -X -A -t -d "$old" -f test/extension_catalog.sql >"$tmp/$2_upgraded.catalog"
+	psql -X -A -t -d "$new" -f test/extension_catalog.sql >"$tmp/$2_fresh.catalog"
+	[ "$(grep -c . "$tmp/$2_fresh.catalog")" -gt 150 ] || fail "catalog listing is too short"
+	diff -u "$tmp/$2_fresh.catalog" "$tmp/$2_upgraded.catalog" ||
+		fail "catalog of the upgraded database differs from a fresh 1.1 install (- fresh, + upgraded)"
+	ok "catalog identical to a fresh 1.1 install ($(grep -c . "$tmp/$2_fresh.catalog") lines)"
+
+	# What pg_dump makes of the two: the app's grants must be dumped from
+	# both (an update script's GRANT can make them look initial).
+	# (pg_dump warns that activities references itself, which matters only
+	# to --data-only dumps; the warning is kept out of the way.)
+	pg_dump --schema-only --restrict-key=cruddur -d "$old" >"$tmp/$2_upgraded.dump" 2>"$tmp/pg_dump.log" ||
+		fail "pg_dump: $(cat "$tmp/pg_dump.log")"
+	pg_dump --schema-only --restrict-key=cruddur -d "$new" >"$tmp/$2_fresh.dump" 2>"$tmp/pg_dump.log" ||
+		fail "pg_dump: $(cat "$tmp/pg_dump.log")"
+	diff -u "$tmp/$2_fresh.dump" "$tmp/$2_upgraded.dump" ||
+		fail "pg_dump --schema-only differs between fresh and upgraded (- fresh, + upgraded)"
+	grep -q "^GRANT SELECT ON TABLE public.users TO $app;" "$tmp/$2_upgraded.dump" ||
+		fail "pg_dump of the upgraded database lost the app's grant"
+	ok "pg_dump --schema-only identical, the app's grants included"
+
+	check "$old" "the creator holds every privilege WITH GRANT OPTION on every table and function" "
+		SELECT bool_and(CASE d.classid
+			WHEN 'pg_class'::regclass THEN
+				has_table_privilege('$creator', d.objid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER WITH GRANT OPTION')
+			ELSE has_function_privilege('$creator', d.objid, 'EXECUTE WITH GRANT OPTION') END)
+		  FROM pg_depend d
+		 WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'cruddur')
+		   AND d.deptype = 'e'"
+
+	# The new triggers on the old rows: a reply to a crud that already had
+	# replies under 1.0, and to one of those replies, then their deletion.
+	as "$creator" "$old" -c "INSERT INTO activities (user_uuid, message, reply_to_activity_uuid)
+		SELECT user_uuid, 'after the update', uuid FROM activities
+		 WHERE replies_count > 0 AND uuid IN (SELECT uuid FROM activities ORDER BY uuid LIMIT 200)"
+	check "$old" "replies posted after the update are counted" \
+		"SELECT count(*) > 50 AND ($wrong_counts) = 0 FROM activities WHERE message = 'after the update'"
+	as "$creator" "$old" -c "DELETE FROM activities WHERE message = 'after the update'"
+	check "$old" "their deletion is uncounted" "SELECT ($wrong_counts) = 0"
+}
+
+upgrade_vs_fresh postgres su
+upgrade_vs_fresh "$owner" owner
+
+# The feature suites, run on databases that went through the upgrade
+# (copies of the superuser's upgraded database, emptied: the suites expect
+# empty tables).  pg_regress --use-existing runs the suites in an existing
+# database instead of creating one with the extension.
+upgraded=${run}_su_old
+as postgres "$upgraded" -c "TRUNCATE activities, users"
+for db in contrib_regression isolation_regression_cruddur cruddur_tap; do
+	databases+=("$db")
+	psql -X -q -d postgres -c "SET client_min_messages = warning" \
+		-c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db TEMPLATE $upgraded"
+done
+if make -s installcheck EXTRA_REGRESS_OPTS=--use-existing; then
+	ok "pg_regress and isolation suites pass on the upgraded database"
+else
+	cat regression.diffs output_iso/regression.diffs 2>/dev/null | head -300
+	fail "pg_regress or isolation suites fail on the upgraded database"
+fi
+if [ -d test/pgtap ]; then
+	# Each pgTAP file creates the extension in its transaction; here it
+	# exists already, so the files run on the upgraded one.
+	mkdir "$tmp/pgtap"
+	for f in test/pgtap/*.sql; do
+		sed 's/^CREATE EXTENSION cruddur;/CREATE EXTENSION IF NOT EXISTS cruddur;/' "$f" >"$tmp/pgtap/${f##*/}"
+	done
+	pg_prove -d cruddur_tap --ext .sql -r "$tmp/pgtap" || fail "pgTAP fails on the upgraded database"
+	ok "pgTAP passes on the upgraded database"
+fi
+
+# DROP EXTENSION: refuses while a user object depends on the tables, and
+# drops the tables with all their rows once nothing does.
+db=${run}_owner_old
+as "$owner" "$db" -c "CREATE VIEW handles AS SELECT handle FROM users"
+if out=$(as "$owner" "$db" -c "DROP EXTENSION cruddur" 2>&1); then
+	fail "DROP EXTENSION succeeded although view handles depends on users"
+fi
+grep -q 'cannot drop extension cruddur because other objects depend on it' <<<"$out" ||
+	fail "DROP EXTENSION failed for another reason: $out"
+check "$db" "DROP EXTENSION without CASCADE refuses while a view depends on users; nothing dropped" \
+	"SELECT count(*) > 300 FROM handles"
+as "$owner" "$db" -c "DROP VIEW handles" -c "DROP EXTENSION cruddur"
+check "$db" "DROP EXTENSION by the owner succeeds once nothing depends on it, and drops the tables" \
+	"SELECT to_regclass('users') IS NULL AND to_regclass('activities') IS NULL
+		AND NOT EXISTS (SELECT FROM pg_proc WHERE proname LIKE 'cruddur%')"
