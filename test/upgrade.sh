@@ -12,7 +12,7 @@
 #
 # Against the cluster the PG* variables name, connecting as a superuser.
 # Creates databases and roles with names unique to this run (and, for the
-# feature suites, contrib_regression, isolation_regression_cruddur and
+# feature suites, contrib_regression, isolation_regression and
 # cruddur_tap, which pg_regress and test/run use), and drops them all.
 #
 set -euo pipefail
@@ -69,14 +69,6 @@ as() {
 	PGOPTIONS="${PGOPTIONS:-} -c role=$role" sql "$@"
 }
 
-# implemented DB CALL: false while CALL (a C function of cruddur) is a stub
-# raising feature_not_supported; any other outcome means it is written
-implemented() {
-	value "$1" "DO \$\$ BEGIN PERFORM $2; EXCEPTION
-		WHEN feature_not_supported THEN RAISE EXCEPTION 'stub';
-		WHEN OTHERS THEN NULL; END \$\$" >/dev/null 2>&1
-}
-
 # Checksums of everything but replies_count, which 1.1 recomputes.
 checksums="SELECT (SELECT count(*) || ' ' || md5(string_agg(u::text, E'\\n' ORDER BY uuid)) FROM users u)
 	|| ' ' || (SELECT count(*) || ' ' || md5(string_agg((a.uuid, a.user_uuid, a.message,
@@ -86,20 +78,6 @@ checksums="SELECT (SELECT count(*) || ' ' || md5(string_agg(u::text, E'\\n' ORDE
 # Rows whose replies_count is not their number of replies.
 wrong_counts="SELECT count(*) FROM activities p
 	WHERE replies_count <> (SELECT count(*) FROM activities c WHERE c.reply_to_activity_uuid = p.uuid)"
-
-# People registered through cruddur_register_user, hostile names included
-# (every fifth asks for an invalid handle and gets a derived one).
-register_people="SET client_min_messages = warning;
-SELECT count(cruddur_register_user(:'event'::jsonb));
-SELECT count(cruddur_register_user(jsonb_build_object(
-		'triggerSource', 'PostConfirmation_ConfirmSignUp',
-		'request', jsonb_build_object('userAttributes', jsonb_build_object(
-			'sub', md5('registered ' || i)::uuid::text,
-			'email', 'registered' || i || '@example.com',
-			'name', CASE i % 3 WHEN 0 THEN E'O''Reilly \\\\ \"🐘\"\\n\\t' || i
-							   WHEN 1 THEN repeat('ñ', 2048) ELSE 'Registered ' || i END,
-			'preferred_username', CASE WHEN i % 5 = 0 THEN 'not a handle!' ELSE 'registered_' || i END)))))
-  FROM generate_series(1, 60) i;"
 
 # The grants a DBA makes after CREATE EXTENSION (README "Privileges").
 app_grants="GRANT SELECT ON users, activities TO $app;
@@ -124,14 +102,15 @@ upgrade_vs_fresh() {
 
 	# Data written under 1.0: directly, with replies_count never maintained
 	# (and some set wrong on purpose), and through 1.0's registration.
+	as "$creator" "$old" -v people=60 -v cruds=1500 -f test/hostile_data.sql >/dev/null
+	as "$creator" "$old" -c "SET client_min_messages = warning" -c "DROP SCHEMA hostile CASCADE"
 	as "$creator" "$old" -1 -f test/fixtures/data.sql >/dev/null
-	if implemented "$old" "cruddur_register_user(NULL)"; then
-		as "$creator" "$old" -v event="$(cat test/fixtures/cognito/post-confirmation-signup.json)" \
-			>/dev/null <<<"$register_people"
+	as "$creator" "$old" -v event="$(cat test/fixtures/cognito/post-confirmation-signup.json)" \
+		-f test/fixtures/data_api.sql >"$tmp/api.out"
+	if grep '^# SKIP' "$tmp/api.out"; then :; else
 		check "$old" "61 people registered through cruddur_register_user under 1.0" \
-			"SELECT count(*) = 61 FROM users WHERE email LIKE 'registered%' OR email = 'firsty_lasty@email.com'"
-	else
-		echo "# SKIP registration under 1.0: cruddur_register_user is still a stub"
+			"SELECT count(*) = 61 FROM users
+			  WHERE email LIKE 'registered%@example.com' OR email = 'firsty_lasty@email.com'"
 	fi
 	as "$creator" "$old" -c "UPDATE activities SET replies_count = 7
 		WHERE uuid IN (SELECT uuid FROM activities WHERE reply_to_activity_uuid IS NULL ORDER BY uuid LIMIT 25)"
@@ -199,7 +178,7 @@ upgrade_vs_fresh "$owner" owner
 # database instead of creating one with the extension.
 upgraded=${run}_su_old
 as postgres "$upgraded" -c "TRUNCATE activities, users"
-for db in contrib_regression isolation_regression_cruddur cruddur_tap; do
+for db in contrib_regression isolation_regression cruddur_tap; do
 	databases+=("$db")
 	psql -X -q -d postgres -c "SET client_min_messages = warning" \
 		-c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db TEMPLATE $upgraded"

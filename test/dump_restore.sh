@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+#
+# test/dump_restore.sh: a database full of awkward data survives
+# pg_dump -Fc + pg_restore and a plain-SQL pg_dump + psql: identical rows
+# in both tables (checksums over whole rows, replies_count included, which
+# the restore recounts with its triggers), every replies_count exact, and
+# the extension's catalog identical, privileges included (a grant made
+# after CREATE EXTENSION too).  The dumps really list parents after some of
+# their replies, so the restores are not passing on friendly data.
+#
+# Run twice over: with a superuser creating the extension, dumping and
+# restoring, and with a database owner who is not a superuser doing all
+# three (the trusted extension's objects then belong to the bootstrap
+# superuser, the owner holds its privileges WITH GRANT OPTION).
+#
+# Last, a pg_dump --inserts dump: each row is its own INSERT, so a reply
+# listed before its parent violates the foreign key between activities;
+# the test shows that restore failing (see README "Upgrading") so that the
+# README is told when it changes.
+#
+# Against the cluster the PG* variables name, connecting as a superuser;
+# creates databases and roles unique to this run and drops them.
+#
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+run=cruddur_dump_$$
+owner=${run}_owner				# database owner, not a superuser
+app=${run}_app					# the app's role, granted after CREATE EXTENSION
+tmp=$(mktemp -d)
+databases=()
+
+cleanup() {
+	local db
+	for db in "${databases[@]}"; do
+		psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" || true
+	done
+	psql -X -q -d postgres -c "DROP ROLE IF EXISTS $app, $owner" || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail() { echo "not ok - $*"; exit 1; }
+ok() { echo "ok - $*"; }
+
+# as ROLE DB [psql options...]: psql in DB as ROLE, stopping at the first error
+as() {
+	local role=$1 db=$2; shift 2
+	PGOPTIONS="${PGOPTIONS:-} -c role=$role" psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"
+}
+
+# value DB SQL: the single value SQL returns
+value() {
+	psql -X -A -t -q -v ON_ERROR_STOP=1 -d "$1" -c "$2"
+}
+
+# check DB WHAT SQL: SQL must return true
+check() {
+	local got
+	got=$(value "$1" "$3") || fail "$2 (query failed)"
+	[ "$got" = t ] || fail "$2 (got '$got')"
+	ok "$2"
+}
+
+# newdb NAME OWNER: an empty database
+newdb() {
+	databases+=("$1")
+	psql -X -q -d postgres -c "SET client_min_messages = warning" \
+		-c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1 OWNER $2"
+}
+
+# Whole rows of both tables, replies_count included.
+checksums="SELECT (SELECT count(*) || ' ' || md5(string_agg(u::text, E'\\n' ORDER BY uuid)) FROM users u)
+	|| ' ' || (SELECT count(*) || ' ' || md5(string_agg(a::text, E'\\n' ORDER BY uuid)) FROM activities a)"
+
+# Rows whose replies_count is not their number of replies.
+wrong_counts="SELECT count(*) FROM activities p
+	WHERE replies_count <> (SELECT count(*) FROM activities c WHERE c.reply_to_activity_uuid = p.uuid)"
+
+# parents_after_replies SQLFILE: how many rows of the COPY of activities
+# in a plain dump come before the row they reply to
+parents_after_replies() {
+	awk -F'\t' '
+		/^COPY public\.activities \(/ { copy = 1; next }
+		copy && /^\\\.$/ { copy = 0 }
+		copy { line[$1] = NR; parent[NR] = $7 }
+		END {
+			for (n in parent)
+				if (parent[n] != "\\N" && line[parent[n]] > n + 0) late++
+			print late + 0
+		}' "$1"
+}
+
+psql -X -q -d postgres -c "CREATE ROLE $owner" -c "CREATE ROLE $app"
+
+# round_trip ROLE TAG: ROLE creates the extension, loads, dumps, restores
+round_trip() {
+	local role=$1 src=${run}_$2 dumped restored n db
+	echo "# creator, dumper and restorer: $role"
+	newdb "$src" "$role"
+	as "$role" "$src" -c "CREATE EXTENSION cruddur" -c "
+		GRANT SELECT ON users, activities TO $app;
+		GRANT UPDATE (bio, display_name) ON users TO $app;
+		GRANT EXECUTE ON FUNCTION cruddur_create_activity(text, text, text),
+			cruddur_create_reply(text, uuid, text) TO $app;"
+	# Only the owner of a function (here the bootstrap superuser) can take
+	# back what PUBLIC was given by the install script.
+	[ "$role" != postgres ] || as "$role" "$src" -c "
+		REVOKE EXECUTE ON FUNCTION cruddur_home_feed(integer, timestamp, uuid) FROM PUBLIC;"
+	as "$role" "$src" -v people=80 -v cruds=2000 -f test/hostile_data.sql >/dev/null
+	as "$role" "$src" -c "SET client_min_messages = warning" -c "DROP SCHEMA hostile CASCADE"
+	as "$role" "$src" -1 -f test/fixtures/data.sql >/dev/null
+	as "$role" "$src" -v event="$(cat test/fixtures/cognito/post-confirmation-signup.json)" \
+		-f test/fixtures/data_api.sql >"$tmp/api.out"
+	grep '^# SKIP' "$tmp/api.out" || true
+	check "$src" "replies_count exact in the dumped database" "SELECT ($wrong_counts) = 0"
+	dumped=$(value "$src" "$checksums")
+	psql -X -A -t -d "$src" -f test/extension_catalog.sql >"$tmp/$2_src.catalog"
+
+	pg_dump --role="$role" -Fc -d "$src" -f "$tmp/$2.dump" 2>"$tmp/pg_dump.log" ||
+		fail "pg_dump -Fc: $(cat "$tmp/pg_dump.log")"
+	pg_dump --role="$role" -d "$src" -f "$tmp/$2.sql" 2>"$tmp/pg_dump.log" ||
+		fail "pg_dump: $(cat "$tmp/pg_dump.log")"
+
+	n=$(parents_after_replies "$tmp/$2.sql")
+	[ "$n" -gt 100 ] || fail "the dump should list many replies before their parents, lists $n"
+	ok "the plain dump's COPY lists $n replies before their parents"
+	pg_restore -f "$tmp/$2.fc.sql" "$tmp/$2.dump"
+	[ "$(parents_after_replies "$tmp/$2.fc.sql")" = "$n" ] ||
+		fail "the custom-format dump lists rows in another order"
+	ok "so does the custom-format dump's"
+
+	newdb "${src}_fc" "$role"
+	pg_restore --role="$role" --exit-on-error -d "${src}_fc" "$tmp/$2.dump" ||
+		fail "pg_restore of the custom-format dump"
+	newdb "${src}_sql" "$role"
+	as "$role" "${src}_sql" -f "$tmp/$2.sql" >/dev/null || fail "psql restore of the plain dump"
+
+	for db in "${src}_fc" "${src}_sql"; do
+		restored=$(value "$db" "$checksums")
+		[ "$restored" = "$dumped" ] || fail "$db: rows differ after restore: $dumped / $restored"
+		ok "$db: every row identical, replies_count included ($restored)"
+		check "$db" "$db: replies_count exact on every row" "SELECT ($wrong_counts) = 0"
+		psql -X -A -t -d "$db" -f test/extension_catalog.sql >"$tmp/$db.catalog"
+		diff -u "$tmp/$2_src.catalog" "$tmp/$db.catalog" ||
+			fail "$db: the extension's catalog differs after restore (- dumped, + restored)"
+		ok "$db: the extension's catalog identical, privileges and initial privileges included"
+	done
+	grep -q "^GRANT SELECT ON TABLE public.activities TO $app;" "$tmp/$2.sql" &&
+		grep -q "^GRANT UPDATE(bio) ON TABLE public.users TO $app;" "$tmp/$2.sql" &&
+		grep -q "^GRANT ALL ON FUNCTION public.cruddur_create_reply(.*) TO $app;" "$tmp/$2.sql" ||
+		fail "the app's grants are not all in the dump"
+	[ "$role" != postgres ] || grep -q "^REVOKE ALL ON FUNCTION public.cruddur_home_feed(.*) FROM PUBLIC;" "$tmp/$2.sql" ||
+		fail "the revoke from PUBLIC is not in the dump"
+	ok "the dump carries the grants and revokes made after CREATE EXTENSION"
+}
+
+round_trip postgres su
+round_trip "$owner" owner
+
+# pg_dump --inserts: one INSERT per row, so the foreign key between
+# activities is checked row by row, and a reply listed before its parent
+# fails, also with psql --single-transaction (the key is not deferrable).
+src=${run}_su
+pg_dump --inserts -d "$src" -f "$tmp/inserts.sql" 2>/dev/null
+newdb "${run}_inserts" postgres
+if out=$(psql -X -q -v ON_ERROR_STOP=1 --single-transaction -d "${run}_inserts" -f "$tmp/inserts.sql" 2>&1); then
+	fail "the pg_dump --inserts dump restored; README \"Upgrading\" says it does not"
+fi
+grep -q 'violates foreign key constraint "activities_reply_to_activity_uuid_fkey"' <<<"$out" ||
+	fail "the pg_dump --inserts restore failed for another reason: $out"
+ok "a pg_dump --inserts dump does not restore (reply before its parent), as README \"Upgrading\" says"
