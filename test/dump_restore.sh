@@ -24,58 +24,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-run=cruddur_dump_$$
-owner=${run}_owner				# database owner, not a superuser
-app=${run}_app					# the app's role, granted after CREATE EXTENSION
-tmp=$(mktemp -d)
-databases=()
-
-cleanup() {
-	local db
-	for db in "${databases[@]}"; do
-		psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" || true
-	done
-	psql -X -q -d postgres -c "DROP ROLE IF EXISTS $app, $owner" || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() { echo "not ok - $*"; exit 1; }
-ok() { echo "ok - $*"; }
-
-# as ROLE DB [psql options...]: psql in DB as ROLE, stopping at the first error
-as() {
-	local role=$1 db=$2; shift 2
-	PGOPTIONS="${PGOPTIONS:-} -c role=$role" psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"
-}
-
-# value DB SQL: the single value SQL returns
-value() {
-	psql -X -A -t -q -v ON_ERROR_STOP=1 -d "$1" -c "$2"
-}
-
-# check DB WHAT SQL: SQL must return true
-check() {
-	local got
-	got=$(value "$1" "$3") || fail "$2 (query failed)"
-	[ "$got" = t ] || fail "$2 (got '$got')"
-	ok "$2"
-}
-
-# newdb NAME OWNER: an empty database
-newdb() {
-	databases+=("$1")
-	psql -X -q -d postgres -c "SET client_min_messages = warning" \
-		-c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1 OWNER $2"
-}
+. test/suite.bash cruddur_dump
 
 # Whole rows of both tables, replies_count included.
 checksums="SELECT (SELECT count(*) || ' ' || md5(string_agg(u::text, E'\\n' ORDER BY uuid)) FROM users u)
 	|| ' ' || (SELECT count(*) || ' ' || md5(string_agg(a::text, E'\\n' ORDER BY uuid)) FROM activities a)"
-
-# Rows whose replies_count is not their number of replies.
-wrong_counts="SELECT count(*) FROM activities p
-	WHERE replies_count <> (SELECT count(*) FROM activities c WHERE c.reply_to_activity_uuid = p.uuid)"
 
 # parents_after_replies SQLFILE: how many rows of the COPY of activities
 # in a plain dump come before the row they reply to
@@ -91,8 +44,6 @@ parents_after_replies() {
 		}' "$1"
 }
 
-psql -X -q -d postgres -c "CREATE ROLE $owner" -c "CREATE ROLE $app"
-
 # round_trip ROLE TAG: ROLE creates the extension, loads, dumps, restores
 round_trip() {
 	local role=$1 src=${run}_$2 dumped restored n db
@@ -107,12 +58,7 @@ round_trip() {
 	# back what PUBLIC was given by the install script.
 	[ "$role" != postgres ] || as "$role" "$src" -c "
 		REVOKE EXECUTE ON FUNCTION cruddur_home_feed(integer, timestamp, uuid) FROM PUBLIC;"
-	as "$role" "$src" -v people=80 -v cruds=2000 -f test/hostile_data.sql >/dev/null
-	as "$role" "$src" -c "SET client_min_messages = warning" -c "DROP SCHEMA hostile CASCADE"
-	as "$role" "$src" -1 -f test/fixtures/data.sql >/dev/null
-	as "$role" "$src" -v event="$(cat test/fixtures/cognito/post-confirmation-signup.json)" \
-		-f test/fixtures/data_api.sql >"$tmp/api.out"
-	grep '^# SKIP' "$tmp/api.out" || true
+	load "$role" "$src" || true
 	check "$src" "replies_count exact in the dumped database" "SELECT ($wrong_counts) = 0"
 	dumped=$(value "$src" "$checksums")
 	psql -X -A -t -d "$src" -f test/extension_catalog.sql >"$tmp/$2_src.catalog"
