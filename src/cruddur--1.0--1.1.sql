@@ -9,6 +9,40 @@
 \echo Use "ALTER EXTENSION cruddur UPDATE TO '1.1'" to load this file. \quit
 
 /*
+ * Refuse to add functions beside existing ones of the same names (see the
+ * same check in cruddur--1.0.sql): an overload planted before the update
+ * could catch the app's calls.
+ */
+DO $$
+DECLARE
+	clash record;
+	what text;
+BEGIN
+	FOR clash IN
+		SELECT n.nspname, p.proname, p.oid AS fn
+		  FROM pg_catalog.pg_proc p
+		  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+		 WHERE n.nspname OPERATOR(pg_catalog.=) pg_catalog.current_schema()
+		   AND p.proname OPERATOR(pg_catalog.=) ANY (ARRAY['cruddur_activities_replies_count_reset',
+				'cruddur_activities_replies_count', 'cruddur_home_feed', 'cruddur_user_feed',
+				'cruddur_activity', 'cruddur_user_short', 'cruddur_create_activity',
+				'cruddur_create_reply', 'cruddur_update_profile']::pg_catalog.name[])
+	LOOP
+		-- named with its arguments as written in SQL, whatever the session's
+		-- quote_all_identifiers; the setting ends with the aborted transaction
+		PERFORM pg_catalog.set_config('quote_all_identifiers', 'off', true);
+		what := pg_catalog.format('%s(%s)', clash.proname,
+								  pg_catalog.pg_get_function_identity_arguments(clash.fn));
+		RAISE EXCEPTION 'cannot install cruddur 1.1 because function "%.%" already exists',
+			clash.nspname, what
+			USING ERRCODE = 'duplicate_function',
+				  DETAIL = 'cruddur 1.1 creates its cruddur_* functions in the extension''s schema, and does not take over existing functions of those names. Nothing was changed.',
+				  HINT = 'Rename or drop the existing function, then run the command again.';
+	END LOOP;
+END
+$$;
+
+/*
  * replies_count is derived data.  A row always starts at 0 and every
  * parent is adjusted by +1/-1 as its replies come and go, in an AFTER ROW
  * trigger: those fire at the end of the statement, once the whole COPY of a

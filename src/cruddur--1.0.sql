@@ -12,33 +12,56 @@
 \echo Use "CREATE EXTENSION cruddur" to load this file. \quit
 
 /*
- * Refuse to install over existing tables.  CREATE TABLE would fail anyway,
- * but with a bare "relation already exists"; a person adopting an older
- * Cruddur database needs to know what clashed and what to do.  Inside a DO
- * block of an extension script current_schema() is the target schema.
+ * Refuse to install over existing objects of the names this script creates:
+ * the tables, the relations behind their constraints and indexes, and any
+ * function of the names of ours (an overload such as cruddur_register_user(text)
+ * would catch calls passing an untyped literal).  CREATE would fail anyway
+ * for most of them, but with a bare "already exists"; a person adopting an
+ * older Cruddur database needs to know what clashed and what to do.  Inside
+ * a DO block of an extension script current_schema() is the target schema.
  */
 DO $$
 DECLARE
 	clash record;
+	what text;
 BEGIN
 	FOR clash IN
-		SELECT n.nspname, c.relname AS name, 'relation' AS kind
+		SELECT n.nspname, c.relname AS name, 'relation' AS kind, '42P07' AS code,
+			   NULL::pg_catalog.oid AS fn
 		  FROM pg_catalog.pg_class c
 		  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
 		 WHERE n.nspname OPERATOR(pg_catalog.=) pg_catalog.current_schema()
-		   AND c.relname OPERATOR(pg_catalog.=) ANY (ARRAY['users', 'activities']::pg_catalog.name[])
+		   AND c.relname OPERATOR(pg_catalog.=) ANY (ARRAY['users', 'activities',
+				'users_pkey', 'users_cognito_user_id_key', 'users_handle_lower_key',
+				'activities_pkey', 'activities_home_feed_idx', 'activities_user_feed_idx',
+				'activities_replies_idx']::pg_catalog.name[])
 		UNION ALL
-		SELECT n.nspname, t.typname, 'type'
+		SELECT n.nspname, t.typname, 'type', '42P07', NULL
 		  FROM pg_catalog.pg_type t
 		  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace
 		 WHERE n.nspname OPERATOR(pg_catalog.=) pg_catalog.current_schema()
 		   AND t.typname OPERATOR(pg_catalog.=) ANY (ARRAY['users', 'activities']::pg_catalog.name[])
 		   AND t.typrelid OPERATOR(pg_catalog.=) 0
+		UNION ALL
+		SELECT n.nspname, p.proname, 'function', '42723', p.oid
+		  FROM pg_catalog.pg_proc p
+		  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+		 WHERE n.nspname OPERATOR(pg_catalog.=) pg_catalog.current_schema()
+		   AND p.proname OPERATOR(pg_catalog.=) ANY (ARRAY['cruddur_uuid_v7',
+				'cruddur_register_user']::pg_catalog.name[])
 	LOOP
+		what := clash.name;
+		IF clash.fn IS NOT NULL THEN
+			-- named with its arguments as written in SQL, whatever the session's
+			-- quote_all_identifiers; the setting ends with the aborted transaction
+			PERFORM pg_catalog.set_config('quote_all_identifiers', 'off', true);
+			what := pg_catalog.format('%s(%s)', clash.name,
+									  pg_catalog.pg_get_function_identity_arguments(clash.fn));
+		END IF;
 		RAISE EXCEPTION 'cannot create extension "cruddur" because % "%.%" already exists',
-			clash.kind, clash.nspname, clash.name
-			USING ERRCODE = 'duplicate_table',
-				  DETAIL = 'cruddur creates its own tables "users" and "activities" in the schema it is installed into, and does not take over existing ones. Nothing was changed.',
+			clash.kind, clash.nspname, what
+			USING ERRCODE = clash.code,
+				  DETAIL = 'cruddur creates its own tables "users" and "activities", their indexes and its cruddur_* functions in the schema it is installed into, and does not take over existing objects of those names. Nothing was changed.',
 				  HINT = 'Rename or drop the existing object, or install cruddur into another schema with CREATE EXTENSION cruddur SCHEMA name.';
 	END LOOP;
 END
