@@ -58,6 +58,9 @@ upgrade_vs_fresh() {
 	[ "$n" -gt 1000 ] || fail "replies_count should be stale under 1.0 on many rows, is wrong on $n"
 	ok "replies_count stale under 1.0 on $n rows"
 	before=$(value "$old" "$checksums")
+	# A dump taken under 1.0, for restoring where 1.1 is installed (below).
+	pg_dump --role="$creator" -Fc -d "$old" -f "$tmp/$2_1.0.dump" 2>"$tmp/pg_dump.log" ||
+		fail "pg_dump: $(cat "$tmp/pg_dump.log")"
 
 	as "$creator" "$old" -c "ALTER EXTENSION cruddur UPDATE"
 	check "$old" "updated to 1.1" \
@@ -74,6 +77,21 @@ upgrade_vs_fresh() {
 	diff -u "$tmp/$2_fresh.catalog" "$tmp/$2_upgraded.catalog" ||
 		fail "catalog of the upgraded database differs from a fresh 1.1 install (- fresh, + upgraded)"
 	ok "catalog identical to a fresh 1.1 install ($(grep -c . "$tmp/$2_fresh.catalog") lines)"
+
+	# The other way to 1.1: a dump of the 1.0 database restored on a server
+	# with 1.1 installed.  CREATE EXTENSION in the dump names no version,
+	# so it installs 1.1, and the triggers count the replies as they load.
+	newdb "${old}_restored" "$creator"
+	pg_restore --role="$creator" --exit-on-error -d "${old}_restored" "$tmp/$2_1.0.dump" ||
+		fail "pg_restore of the 1.0 dump where 1.1 is installed"
+	[ "$(value "${old}_restored" "$checksums")" = "$before" ] ||
+		fail "a 1.0 dump restored under 1.1 changed the data"
+	check "${old}_restored" "a 1.0 dump restores under 1.1 with the same rows and exact replies_count" \
+		"SELECT ($wrong_counts) = 0 AND extversion = '1.1' FROM pg_extension WHERE extname = 'cruddur'"
+	psql -X -A -t -d "${old}_restored" -f test/extension_catalog.sql >"$tmp/$2_restored.catalog"
+	diff -u "$tmp/$2_fresh.catalog" "$tmp/$2_restored.catalog" ||
+		fail "catalog of the restored 1.0 dump differs from a fresh 1.1 install (- fresh, + restored)"
+	ok "and with the catalog of a fresh 1.1 install, the app's grants included"
 
 	# What pg_dump makes of the two: the app's grants must be dumped from
 	# both (an update script's GRANT can make them look initial).
