@@ -44,11 +44,23 @@ $$;
 
 /*
  * replies_count is derived data.  A row always starts at 0 and every
- * parent is adjusted by +1/-1 as its replies come and go, in an AFTER ROW
- * trigger: those fire at the end of the statement, once the whole COPY of a
- * restore is loaded, so a dump restores exact counts whatever order its rows
- * come in.  Increments (not recounts) stay exact under concurrent replies in
- * READ COMMITTED, where the UPDATE re-reads the parent's newest version.
+ * parent is adjusted by the number of its replies each statement inserts
+ * or deletes, in AFTER STATEMENT triggers reading the statement's
+ * transition table: those fire at the end of the statement, once the whole
+ * COPY of a restore is loaded, so a dump restores exact counts whatever
+ * order its rows come in.  Increments (not recounts) stay exact under
+ * concurrent replies in READ COMMITTED, where the UPDATE re-reads the
+ * parent's newest version.
+ *
+ * The parents are updated in uuid order, once each per statement.  A
+ * counter's row lock is held to the end of the transaction, so two
+ * statements that updated their parents in row order (as a FOR EACH ROW
+ * trigger does) deadlocked when they replied to the same cruds in opposite
+ * orders; in one order they only queue (specs/replies_race.spec).  The FK
+ * check before it only takes FOR KEY SHARE on the parent, which the
+ * counter's UPDATE (not of a key column) does not conflict with.  A reply
+ * moved to another parent (UPDATE OF reply_to_activity_uuid, which a
+ * transition table cannot be limited to) is counted by a row trigger.
  *
  * SECURITY DEFINER: whoever may insert or delete a reply may keep its
  * parent's count right, without UPDATE on the table.
@@ -69,21 +81,44 @@ RETURNS trigger
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = @extschema@, pg_temp
 AS $$
+DECLARE
+	deltas refcursor;
+	parent record;
 BEGIN
-	IF TG_OP OPERATOR(pg_catalog.=) 'DELETE' OR TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
-		IF OLD.reply_to_activity_uuid IS NOT NULL THEN
-			UPDATE ONLY activities
-			   SET replies_count = replies_count OPERATOR(pg_catalog.-) 1
-			 WHERE uuid OPERATOR(pg_catalog.=) OLD.reply_to_activity_uuid;
-		END IF;
+	-- (parent uuid, change of its count), in uuid order
+	IF TG_LEVEL OPERATOR(pg_catalog.=) 'ROW' THEN
+		OPEN deltas FOR
+			SELECT d.uuid, pg_catalog.sum(d.n)::pg_catalog.int4 AS n
+			  FROM (VALUES (OLD.reply_to_activity_uuid, -1),
+						   (NEW.reply_to_activity_uuid, 1)) AS d (uuid, n)
+			 WHERE d.uuid IS NOT NULL
+			 GROUP BY d.uuid
+			HAVING pg_catalog.sum(d.n) OPERATOR(pg_catalog.<>) 0
+			 ORDER BY d.uuid;
+	ELSIF TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN
+		OPEN deltas FOR
+			SELECT r.reply_to_activity_uuid AS uuid, pg_catalog.count(*)::pg_catalog.int4 AS n
+			  FROM new_rows r
+			 WHERE r.reply_to_activity_uuid IS NOT NULL
+			 GROUP BY r.reply_to_activity_uuid
+			 ORDER BY r.reply_to_activity_uuid;
+	ELSE
+		OPEN deltas FOR
+			SELECT r.reply_to_activity_uuid AS uuid,
+				   OPERATOR(pg_catalog.-) pg_catalog.count(*)::pg_catalog.int4 AS n
+			  FROM old_rows r
+			 WHERE r.reply_to_activity_uuid IS NOT NULL
+			 GROUP BY r.reply_to_activity_uuid
+			 ORDER BY r.reply_to_activity_uuid;
 	END IF;
-	IF TG_OP OPERATOR(pg_catalog.=) 'INSERT' OR TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
-		IF NEW.reply_to_activity_uuid IS NOT NULL THEN
-			UPDATE ONLY activities
-			   SET replies_count = replies_count OPERATOR(pg_catalog.+) 1
-			 WHERE uuid OPERATOR(pg_catalog.=) NEW.reply_to_activity_uuid;
-		END IF;
-	END IF;
+	LOOP
+		FETCH deltas INTO parent;
+		EXIT WHEN NOT FOUND;
+		UPDATE ONLY activities
+		   SET replies_count = replies_count OPERATOR(pg_catalog.+) parent.n
+		 WHERE uuid OPERATOR(pg_catalog.=) parent.uuid;
+	END LOOP;
+	CLOSE deltas;
 	RETURN NULL;
 END
 $$;
@@ -92,21 +127,35 @@ CREATE TRIGGER activities_replies_count_reset
 	BEFORE INSERT ON @extschema@.activities
 	FOR EACH ROW EXECUTE FUNCTION @extschema@.cruddur_activities_replies_count_reset();
 
-CREATE TRIGGER activities_replies_count
-	AFTER INSERT OR DELETE OR UPDATE OF reply_to_activity_uuid ON @extschema@.activities
+CREATE TRIGGER activities_replies_count_insert
+	AFTER INSERT ON @extschema@.activities
+	REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.cruddur_activities_replies_count();
+
+CREATE TRIGGER activities_replies_count_delete
+	AFTER DELETE ON @extschema@.activities
+	REFERENCING OLD TABLE AS old_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.cruddur_activities_replies_count();
+
+CREATE TRIGGER activities_replies_count_move
+	AFTER UPDATE OF reply_to_activity_uuid ON @extschema@.activities
 	FOR EACH ROW EXECUTE FUNCTION @extschema@.cruddur_activities_replies_count();
 
 COMMENT ON FUNCTION @extschema@.cruddur_activities_replies_count_reset() IS
 'Trigger: a new activity starts with replies_count 0; its replies count it up';
 COMMENT ON FUNCTION @extschema@.cruddur_activities_replies_count() IS
-'Trigger: keeps the parent''s replies_count equal to its number of replies';
+'Trigger: keeps the parent''s replies_count equal to its number of replies, updating parents in uuid order';
 COMMENT ON TRIGGER activities_replies_count_reset ON @extschema@.activities IS
 'Starts every activity at replies_count 0, so restored dumps count their replies afresh';
-COMMENT ON TRIGGER activities_replies_count ON @extschema@.activities IS
-'Adjusts the parent''s replies_count as replies are inserted, deleted or moved';
+COMMENT ON TRIGGER activities_replies_count_insert ON @extschema@.activities IS
+'Adds each statement''s new replies to their parents'' replies_count';
+COMMENT ON TRIGGER activities_replies_count_delete ON @extschema@.activities IS
+'Takes each statement''s deleted replies from their parents'' replies_count';
+COMMENT ON TRIGGER activities_replies_count_move ON @extschema@.activities IS
+'Moves a reply''s count from its old parent to its new one';
 
 COMMENT ON COLUMN @extschema@.activities.replies_count IS
-'Number of rows replying to this one, maintained by trigger activities_replies_count';
+'Number of rows replying to this one, maintained by the activities_replies_count_* triggers';
 
 -- Counts written before 1.1 were never maintained: take them from the rows.
 UPDATE ONLY @extschema@.activities AS a
