@@ -153,6 +153,8 @@ if [ -d test/pgtap ]; then
 	mkdir "$tmp/pgtap"
 	for f in test/pgtap/*.sql; do
 		sed 's/^CREATE EXTENSION cruddur;/CREATE EXTENSION IF NOT EXISTS cruddur;/' "$f" >"$tmp/pgtap/${f##*/}"
+		grep -q '^CREATE EXTENSION IF NOT EXISTS cruddur;' "$tmp/pgtap/${f##*/}" ||
+			fail "$f has no line \"CREATE EXTENSION cruddur;\" to run it on the upgraded extension"
 	done
 	pg_prove -d cruddur_tap --ext .sql -r "$tmp/pgtap" || fail "pgTAP fails on the upgraded database"
 	ok "pgTAP passes on the upgraded database"
