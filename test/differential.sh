@@ -37,8 +37,12 @@ psql_() { psql -X -q -v ON_ERROR_STOP=1 -P pager=off "$@"; }
 cleanup() { psql_ -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1; }
 trap cleanup EXIT
 
-# UTF8 whatever the cluster's default, so every character can be stored.
-psql_ -d postgres -c "CREATE DATABASE $db TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C'" || exit 1
+# UTF8 whatever the cluster's default, so every character can be stored,
+# and a locale whose lower() folds beyond ASCII (KELVIN SIGN to k), so a
+# handle lookup that forgets COLLATE "C" finds the wrong person.
+locale=C.UTF-8
+locale -a 2>/dev/null | grep -qix 'C.utf-\?8' || locale=C
+psql_ -d postgres -c "CREATE DATABASE $db TEMPLATE template0 ENCODING 'UTF8' LOCALE '$locale'" || exit 1
 export PGDATABASE=$db
 
 psql_ -c 'CREATE EXTENSION cruddur' -f test/reference.sql >/dev/null &&
@@ -74,6 +78,18 @@ BEGIN
 				  to_json(substr(c, greatest(lo - 60, 1), 120)),
 				  to_json(substr(r, greatest(lo - 60, 1), 120)));
 END
+$$;
+
+-- A string as a quoted literal with everything outside printable ASCII as
+-- \uXXXX, so that look-alikes (KELVIN SIGN, dotless i) show in a report.
+CREATE FUNCTION diff.show(s text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+SELECT CASE WHEN s IS NULL THEN 'NULL' ELSE
+	   '''' || coalesce(string_agg(CASE WHEN c = '''' THEN ''''''
+										WHEN ascii(c) BETWEEN 32 AND 126 THEN c
+										ELSE format('\u%s', lpad(to_hex(ascii(c)), 4, '0')) END,
+								   '' ORDER BY o), '') || '''' END
+  FROM regexp_split_to_table(s, '') WITH ORDINALITY AS x(c, o)
+ WHERE c <> ''
 $$;
 
 CREATE FUNCTION diff.record(status text, check_name text, detail text) RETURNS void
@@ -301,6 +317,8 @@ SELECT h FROM (VALUES (''), ('nobody'), ('x_'), (' x'), ('x '), ('X' || chr(8203
 UNION ALL
 SELECT replace(replace(u.handle, 'i', 'ı'), 'I', 'İ') FROM public.users u WHERE u.handle ~* 'i'
 UNION ALL
+SELECT replace(replace(u.handle, 'k', chr(8490)), 'K', chr(8490)) FROM public.users u WHERE u.handle ~* 'k'
+UNION ALL
 SELECT u.handle || 'x' FROM public.users u
 $$;
 
@@ -322,12 +340,12 @@ BEGIN
 				PERFORM diff.record('SKIP', name, SQLERRM);
 				RETURN;
 			WHEN OTHERS THEN
-				PERFORM diff.record('FAIL', name, format('cruddur_user_feed(%L) raised %s: %s', h, SQLSTATE, SQLERRM));
+				PERFORM diff.record('FAIL', name, format('cruddur_user_feed(%s) raised %s: %s', diff.show(h), SQLSTATE, SQLERRM));
 				RETURN;
 		END;
 		r := cruddur_ref.user_feed(h);
 		IF c::text IS DISTINCT FROM r::text THEN
-			PERFORM diff.record('FAIL', name, format('cruddur_user_feed(%L): %s', h, diff.describe(c::text, r::text)));
+			PERFORM diff.record('FAIL', name, format('cruddur_user_feed(%s): %s', diff.show(h), diff.describe(c::text, r::text)));
 			RETURN;
 		END IF;
 		calls := calls + 1;
@@ -392,12 +410,12 @@ BEGIN
 				PERFORM diff.record('SKIP', name, SQLERRM);
 				RETURN;
 			WHEN OTHERS THEN
-				PERFORM diff.record('FAIL', name, format('cruddur_user_short(%L) raised %s: %s', h, SQLSTATE, SQLERRM));
+				PERFORM diff.record('FAIL', name, format('cruddur_user_short(%s) raised %s: %s', diff.show(h), SQLSTATE, SQLERRM));
 				RETURN;
 		END;
 		r := cruddur_ref.user_short(h);
 		IF c::text IS DISTINCT FROM r::text THEN
-			PERFORM diff.record('FAIL', name, format('cruddur_user_short(%L): %s', h, diff.describe(c::text, r::text)));
+			PERFORM diff.record('FAIL', name, format('cruddur_user_short(%s): %s', diff.show(h), diff.describe(c::text, r::text)));
 			RETURN;
 		END IF;
 		calls := calls + 1;

@@ -126,7 +126,7 @@ END
 $$;
 
 -- People.  Handles: one of a single letter, a fifth of exactly 32
--- characters, the rest in mixed case.
+-- characters, the rest in mixed case, some with a K.
 INSERT INTO public.users (uuid, display_name, handle, email, cognito_user_id, bio, created_at)
 SELECT gen_random_uuid(),
 	   CASE WHEN i % 7 = 0 THEN (SELECT s2048 FROM hostile.long)
@@ -134,6 +134,7 @@ SELECT gen_random_uuid(),
 			ELSE hostile.piece(i) || ' person ' || i || ' ' || hostile.piece(i * 5 + 3) END,
 	   CASE WHEN i = 1 THEN 'x'
 			WHEN i % 5 = 0 THEN rpad('Long' || i || '_', 32, 'Zz9')
+			WHEN i % 5 = 3 THEN 'Kelvin_' || i		-- K: KELVIN SIGN lowers to k outside "C"
 			WHEN i % 2 = 0 THEN 'User_' || i
 			ELSE 'uSeR_' || i END,
 	   'person' || i || '@example.com',
