@@ -238,20 +238,22 @@ BEGIN
 		n := n + 1;
 	END LOOP;
 
-	-- aggregates: count(*) and count of the types a count could be over
+	-- aggregates: count(*), count of the types a count could be over, sum
 	EXECUTE format('CREATE FUNCTION %I.cruddur_sec_count(bigint) RETURNS bigint LANGUAGE plpgsql AS %L', s,
 				   format('BEGIN PERFORM evil.hit(%L); RETURN $1 OPERATOR(pg_catalog.+) 1; END', s || '.count(*)'));
 	EXECUTE format('CREATE AGGREGATE %I.count(*) (SFUNC = %I.cruddur_sec_count, STYPE = bigint, INITCOND = 0)', s, s);
 	INSERT INTO evil.planted VALUES (s || '.count(*)', s, CASE WHEN probes THEN
 		'SELECT count(*) FROM (VALUES (1)) v' END) ON CONFLICT DO NOTHING;
-	FOR f IN SELECT * FROM (VALUES ('uuid'), ('text'), ('integer')) AS v(t) LOOP
-		lbl := format('%s.count(%s)', s, f.t);
-		EXECUTE format('CREATE FUNCTION %I.cruddur_sec_count(bigint, %s) RETURNS bigint LANGUAGE plpgsql AS %L',
-					   s, f.t, format('BEGIN PERFORM evil.hit(%L); RETURN $1 OPERATOR(pg_catalog.+) 1; END', lbl));
-		EXECUTE format('CREATE AGGREGATE %I.count(%s) (SFUNC = %I.cruddur_sec_count, STYPE = bigint, INITCOND = 0)',
-					   s, f.t, s);
+	FOR f IN SELECT * FROM (VALUES ('count', 'uuid', '1'), ('count', 'text', '1'), ('count', 'integer', '1'),
+			 ('sum', 'integer', '$2')) AS v(agg, t, step) LOOP
+		lbl := format('%s.%s(%s)', s, f.agg, f.t);
+		EXECUTE format('CREATE FUNCTION %I.cruddur_sec_%s(bigint, %s) RETURNS bigint LANGUAGE plpgsql AS %L',
+					   s, f.agg, f.t,
+					   format('BEGIN PERFORM evil.hit(%L); RETURN $1 OPERATOR(pg_catalog.+) %s; END', lbl, f.step));
+		EXECUTE format('CREATE AGGREGATE %I.%I(%s) (SFUNC = %I.cruddur_sec_%s, STYPE = bigint, INITCOND = 0)',
+					   s, f.agg, f.t, s, f.agg);
 		INSERT INTO evil.planted VALUES (lbl, s, CASE WHEN probes THEN
-			format('SELECT count(%s) FROM (VALUES (1)) v', sample ->> f.t) END) ON CONFLICT DO NOTHING;
+			format('SELECT %s(%s) FROM (VALUES (1)) v', f.agg, sample ->> f.t) END) ON CONFLICT DO NOTHING;
 		n := n + 2;
 	END LOOP;
 
