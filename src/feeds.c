@@ -1,9 +1,25 @@
 /*-------------------------------------------------------------------------
  *
  * feeds.c
- *	  The app's JSON reads: home feed, user feed, a crud with its replies, user short.
+ *	  The app's JSON reads: home feed, user feed, a crud with its replies,
+ *	  user short.
  *
- * STUB: each function below raises "not implemented yet" until written.
+ * Each read runs saved plans (cruddur_query_plan: prepared once per
+ * backend, forced generic) whose rows stream into the json result through
+ * json_writer.c.  The text is byte-identical to test/reference.sql, the
+ * row_to_json SQL these functions replace.
+ *
+ * Paged queries carry a constant "LIMIT 1000" (the largest page) and the
+ * page size goes to the executor as the SPI row count.  A generic plan of
+ * "LIMIT $1" is costed for an unknown fraction of the table and can pick a
+ * full sort; a constant limit of 1000 makes the planner choose the index
+ * that yields rows in order, and the row count stops the scan after the
+ * page.  The first page and the following ones are separate plans, so the
+ * cursor is an index condition (a row comparison on the index's columns)
+ * rather than an OR the index cannot use.
+ *
+ * Reads run SPI read-only: they see the calling statement's snapshot, so
+ * the two queries of a user feed or a crud agree with each other.
  *
  * src/feeds.c
  *
@@ -11,50 +27,395 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
 
 #include "cruddur.h"
+#include "json_writer.h"
+
+/* Largest page; the LIMIT of the paged queries below */
+#define MAX_PAGE_SIZE 1000
+
+/* A generous guess of one feed item's JSON, to size the result buffer */
+#define ITEM_SIZE_GUESS 384
+
+/* Unexpired, as the app sees it: timestamps hold UTC */
+#define UNEXPIRED(alias) \
+	"(" alias ".expires_at IS NULL OR " alias ".expires_at OPERATOR(pg_catalog.>) " \
+	"pg_catalog.timezone('UTC'::pg_catalog.text, pg_catalog.now()))"
+
+/* ----------------------------------------------------------------
+ * Home feed
+ * ----------------------------------------------------------------
+ */
+#define HOME_FEED_SELECT \
+	"SELECT a.uuid, u.display_name, u.handle, a.message," \
+	" a.replies_count, a.reposts_count, a.likes_count," \
+	" a.reply_to_activity_uuid, a.expires_at, a.created_at" \
+	" FROM @extschema@.activities a" \
+	" JOIN @extschema@.users u ON u.uuid OPERATOR(pg_catalog.=) a.user_uuid" \
+	" WHERE a.reply_to_activity_uuid IS NULL AND " UNEXPIRED("a")
+#define HOME_FEED_ORDER \
+	" ORDER BY a.created_at DESC, a.uuid DESC LIMIT 1000"
+
+static CruddurQuery home_feed_first = {
+	HOME_FEED_SELECT HOME_FEED_ORDER, 0, {0}
+};
+
+static CruddurQuery home_feed_after = {
+	HOME_FEED_SELECT
+	" AND (a.created_at, a.uuid) OPERATOR(pg_catalog.<) ($1, $2)"
+	HOME_FEED_ORDER,
+	2, {TIMESTAMPOID, UUIDOID}
+};
+
+static const JsonField feed_item_fields[] = {
+	JSON_FIRST("uuid", JSON_UUID),
+	JSON_NEXT("display_name", JSON_TEXT),
+	JSON_NEXT("handle", JSON_TEXT),
+	JSON_NEXT("message", JSON_TEXT),
+	JSON_NEXT("replies_count", JSON_INT4),
+	JSON_NEXT("reposts_count", JSON_INT4),
+	JSON_NEXT("likes_count", JSON_INT4),
+	JSON_NEXT("reply_to_activity_uuid", JSON_UUID),
+	JSON_NEXT("expires_at", JSON_TIMESTAMP),
+	JSON_NEXT("created_at", JSON_TIMESTAMP),
+};
+static const JsonObject feed_item = JSON_OBJECT(feed_item_fields);
+
+/* ----------------------------------------------------------------
+ * User feed
+ * ----------------------------------------------------------------
+ */
+
+/* lower() under "C" folds exactly A-Z; users_handle_lower_key serves it */
+#define HANDLE_MATCHES(alias) \
+	"pg_catalog.lower(" alias ".handle COLLATE pg_catalog.\"C\")" \
+	" OPERATOR(pg_catalog.=) pg_catalog.lower($1 COLLATE pg_catalog.\"C\")"
+
+static CruddurQuery user_profile = {
+	"SELECT u.uuid, u.cognito_user_id, u.handle, u.display_name, u.bio,"
+	" (SELECT pg_catalog.count(*) FROM @extschema@.activities c"
+	"   WHERE c.user_uuid OPERATOR(pg_catalog.=) u.uuid)"
+	" FROM @extschema@.users u"
+	" WHERE " HANDLE_MATCHES("u"),
+	1, {TEXTOID}
+};
+
+static const JsonField profile_fields[] = {
+	JSON_FIRST("uuid", JSON_UUID),
+	JSON_NEXT("cognito_user_uuid", JSON_TEXT),
+	JSON_NEXT("handle", JSON_TEXT),
+	JSON_NEXT("display_name", JSON_TEXT),
+	JSON_NEXT("bio", JSON_TEXT),
+	JSON_NEXT("cruds_count", JSON_INT8),
+};
+static const JsonObject profile = JSON_OBJECT(profile_fields);
+
+#define USER_FEED_SELECT \
+	"SELECT a.uuid, u.display_name, u.handle, a.message," \
+	" a.created_at, a.expires_at" \
+	" FROM @extschema@.activities a" \
+	" JOIN @extschema@.users u ON u.uuid OPERATOR(pg_catalog.=) a.user_uuid" \
+	" WHERE a.user_uuid OPERATOR(pg_catalog.=) $1 AND " UNEXPIRED("a")
+#define USER_FEED_ORDER \
+	" ORDER BY a.created_at DESC, a.uuid DESC LIMIT 1000"
+
+static CruddurQuery user_feed_first = {
+	USER_FEED_SELECT USER_FEED_ORDER, 1, {UUIDOID}
+};
+
+static CruddurQuery user_feed_after = {
+	USER_FEED_SELECT
+	" AND (a.created_at, a.uuid) OPERATOR(pg_catalog.<) ($2, $3)"
+	USER_FEED_ORDER,
+	3, {UUIDOID, TIMESTAMPOID, UUIDOID}
+};
+
+static const JsonField user_feed_item_fields[] = {
+	JSON_FIRST("uuid", JSON_UUID),
+	JSON_NEXT("display_name", JSON_TEXT),
+	JSON_NEXT("handle", JSON_TEXT),
+	JSON_NEXT("message", JSON_TEXT),
+	JSON_NEXT("created_at", JSON_TIMESTAMP),
+	JSON_NEXT("expires_at", JSON_TIMESTAMP),
+};
+static const JsonObject user_feed_item = JSON_OBJECT(user_feed_item_fields);
+
+/* ----------------------------------------------------------------
+ * A crud with its replies
+ * ----------------------------------------------------------------
+ */
+static CruddurQuery activity_itself = {
+	"SELECT a.uuid, u.display_name, u.handle, a.message,"
+	" a.replies_count, a.reposts_count, a.likes_count,"
+	" a.expires_at, a.created_at"
+	" FROM @extschema@.activities a"
+	" JOIN @extschema@.users u ON u.uuid OPERATOR(pg_catalog.=) a.user_uuid"
+	" WHERE a.uuid OPERATOR(pg_catalog.=) $1 AND " UNEXPIRED("a"),
+	1, {UUIDOID}
+};
+
+static const JsonField activity_fields[] = {
+	JSON_FIRST("uuid", JSON_UUID),
+	JSON_NEXT("display_name", JSON_TEXT),
+	JSON_NEXT("handle", JSON_TEXT),
+	JSON_NEXT("message", JSON_TEXT),
+	JSON_NEXT("replies_count", JSON_INT4),
+	JSON_NEXT("reposts_count", JSON_INT4),
+	JSON_NEXT("likes_count", JSON_INT4),
+	JSON_NEXT("expires_at", JSON_TIMESTAMP),
+	JSON_NEXT("created_at", JSON_TIMESTAMP),
+};
+static const JsonObject activity = JSON_OBJECT(activity_fields);
+
+static CruddurQuery activity_replies = {
+	"SELECT c.uuid, u.display_name, u.handle, c.message,"
+	" c.replies_count, c.reposts_count, c.likes_count,"
+	" c.reply_to_activity_uuid, c.created_at"
+	" FROM @extschema@.activities c"
+	" JOIN @extschema@.users u ON u.uuid OPERATOR(pg_catalog.=) c.user_uuid"
+	" WHERE c.reply_to_activity_uuid OPERATOR(pg_catalog.=) $1"
+	" ORDER BY c.created_at, c.uuid",
+	1, {UUIDOID}
+};
+
+static const JsonField reply_fields[] = {
+	JSON_FIRST("uuid", JSON_UUID),
+	JSON_NEXT("display_name", JSON_TEXT),
+	JSON_NEXT("handle", JSON_TEXT),
+	JSON_NEXT("message", JSON_TEXT),
+	JSON_NEXT("replies_count", JSON_INT4),
+	JSON_NEXT("reposts_count", JSON_INT4),
+	JSON_NEXT("likes_count", JSON_INT4),
+	JSON_NEXT("reply_to_activity_uuid", JSON_UUID),
+	JSON_NEXT("created_at", JSON_TIMESTAMP),
+};
+static const JsonObject reply = JSON_OBJECT(reply_fields);
+
+/* ----------------------------------------------------------------
+ * User short
+ * ----------------------------------------------------------------
+ */
+static CruddurQuery user_short = {
+	"SELECT u.uuid, u.handle, u.display_name"
+	" FROM @extschema@.users u"
+	" WHERE " HANDLE_MATCHES("u"),
+	1, {TEXTOID}
+};
+
+static const JsonField user_short_fields[] = {
+	JSON_FIRST("uuid", JSON_UUID),
+	JSON_NEXT("handle", JSON_TEXT),
+	JSON_NEXT("display_name", JSON_TEXT),
+};
+const JsonObject user_short_json = JSON_OBJECT(user_short_fields);
+
+/* ----------------------------------------------------------------
+ * Argument checks shared by the paged reads
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * The page size in argument "argno"; NULL or outside 1..MAX_PAGE_SIZE is
+ * refused.  Returns whether the cursor (the two following arguments) was
+ * given; exactly one of them is refused.
+ */
+static bool
+check_page_arguments(FunctionCallInfo fcinfo, int argno, int *page_size)
+{
+	bool		no_created_at = PG_ARGISNULL(argno + 1);
+	bool		no_uuid = PG_ARGISNULL(argno + 2);
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("page_size must not be null"),
+				 errhint("Pass a page size from 1 to %d, or omit it for the default.",
+						 MAX_PAGE_SIZE)));
+	*page_size = PG_GETARG_INT32(argno);
+	if (*page_size < 1 || *page_size > MAX_PAGE_SIZE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("page_size %d is out of range", *page_size),
+				 errdetail("page_size must be from 1 to %d.", MAX_PAGE_SIZE)));
+	if (no_created_at != no_uuid)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("before_created_at and before_uuid must be given together"),
+				 errdetail("%s is null but %s is not.",
+						   no_created_at ? "before_created_at" : "before_uuid",
+						   no_created_at ? "before_uuid" : "before_created_at"),
+				 errhint("Pass the created_at and uuid of the last item of the previous page, or neither for the first page.")));
+	return !no_created_at;
+}
+
+static void
+connect_spi(void)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+}
+
+/* ----------------------------------------------------------------
+ * SQL-callable functions
+ * ----------------------------------------------------------------
+ */
 
 PG_FUNCTION_INFO_V1(cruddur_home_feed);
 
+/*
+ * cruddur_home_feed(page_size, before_created_at, before_uuid) -> json array
+ */
 Datum
 cruddur_home_feed(PG_FUNCTION_ARGS)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("cruddur_home_feed is not implemented yet")));
-	PG_RETURN_NULL();
+	Oid			nspid = cruddur_schema(fcinfo);
+	int			page_size;
+	bool		after = check_page_arguments(fcinfo, 0, &page_size);
+	StringInfoData buf;
+	CruddurQuery *query = after ? &home_feed_after : &home_feed_first;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+
+	/* in the caller's context: it outlives SPI_finish */
+	json_result_init(&buf, 64 + page_size * ITEM_SIZE_GUESS);
+	json_append_literal(&buf, "[");
+
+	connect_spi();
+	if (after)
+	{
+		values[0] = PG_GETARG_DATUM(1);
+		values[1] = PG_GETARG_DATUM(2);
+	}
+	json_rows_from_plan(cruddur_query_plan(query, nspid),
+						query->nargs, query->argtypes, values, nulls,
+						true, page_size, &buf, &feed_item);
+	SPI_finish();
+
+	json_append_literal(&buf, "]");
+	PG_RETURN_DATUM(json_result_finish(&buf));
 }
 
 PG_FUNCTION_INFO_V1(cruddur_user_feed);
 
+/*
+ * cruddur_user_feed(handle, page_size, before_created_at, before_uuid)
+ *	 -> {"profile": {...}, "activities": [...]}, or NULL for no such person
+ */
 Datum
 cruddur_user_feed(PG_FUNCTION_ARGS)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("cruddur_user_feed is not implemented yet")));
-	PG_RETURN_NULL();
+	Oid			nspid = cruddur_schema(fcinfo);
+	int			page_size;
+	bool		after = check_page_arguments(fcinfo, 1, &page_size);
+	StringInfoData buf;
+	CruddurQuery *query = after ? &user_feed_after : &user_feed_first;
+	JsonRows	found;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	/* the reference SQL finds nobody for a NULL handle */
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+
+	json_result_init(&buf, 256 + page_size * ITEM_SIZE_GUESS);
+	json_append_literal(&buf, "{\"profile\":");
+
+	connect_spi();
+	values[0] = PG_GETARG_DATUM(0);
+	found = json_rows_from_plan(cruddur_query_plan(&user_profile, nspid),
+								1, user_profile.argtypes, values, nulls,
+								true, 0, &buf, &profile);
+	if (found.nrows == 0)
+	{
+		SPI_finish();
+		pfree(buf.data);
+		PG_RETURN_NULL();
+	}
+
+	json_append_literal(&buf, ",\"activities\":[");
+	values[0] = UUIDPGetDatum(&found.last_uuid);
+	if (after)
+	{
+		values[1] = PG_GETARG_DATUM(2);
+		values[2] = PG_GETARG_DATUM(3);
+	}
+	json_rows_from_plan(cruddur_query_plan(query, nspid),
+						query->nargs, query->argtypes, values, nulls,
+						true, page_size, &buf, &user_feed_item);
+	SPI_finish();
+
+	json_append_literal(&buf, "]}");
+	PG_RETURN_DATUM(json_result_finish(&buf));
 }
 
 PG_FUNCTION_INFO_V1(cruddur_activity);
 
+/*
+ * cruddur_activity(activity_uuid) -> {"activity": {...}, "replies": [...]},
+ * or NULL when there is no such crud or it has expired.  STRICT.
+ */
 Datum
 cruddur_activity(PG_FUNCTION_ARGS)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("cruddur_activity is not implemented yet")));
-	PG_RETURN_NULL();
+	Oid			nspid = cruddur_schema(fcinfo);
+	StringInfoData buf;
+	JsonRows	found;
+	Datum		values[1] = {PG_GETARG_DATUM(0)};
+	bool		nulls[1] = {false};
+
+	json_result_init(&buf, 1024);
+	json_append_literal(&buf, "{\"activity\":");
+
+	connect_spi();
+	found = json_rows_from_plan(cruddur_query_plan(&activity_itself, nspid),
+								1, activity_itself.argtypes, values, nulls,
+								true, 0, &buf, &activity);
+	if (found.nrows == 0)
+	{
+		SPI_finish();
+		pfree(buf.data);
+		PG_RETURN_NULL();
+	}
+
+	json_append_literal(&buf, ",\"replies\":[");
+	json_rows_from_plan(cruddur_query_plan(&activity_replies, nspid),
+						1, activity_replies.argtypes, values, nulls,
+						true, 0, &buf, &reply);
+	SPI_finish();
+
+	json_append_literal(&buf, "]}");
+	PG_RETURN_DATUM(json_result_finish(&buf));
 }
 
 PG_FUNCTION_INFO_V1(cruddur_user_short);
 
+/*
+ * cruddur_user_short(handle) -> {uuid, handle, display_name}, or NULL.
+ * STRICT.
+ */
 Datum
 cruddur_user_short(PG_FUNCTION_ARGS)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("cruddur_user_short is not implemented yet")));
-	PG_RETURN_NULL();
+	Oid			nspid = cruddur_schema(fcinfo);
+	StringInfoData buf;
+	JsonRows	found;
+	Datum		values[1] = {PG_GETARG_DATUM(0)};
+	bool		nulls[1] = {false};
+
+	json_result_init(&buf, 256);
+
+	connect_spi();
+	found = json_rows_from_plan(cruddur_query_plan(&user_short, nspid),
+								1, user_short.argtypes, values, nulls,
+								true, 0, &buf, &user_short_json);
+	SPI_finish();
+
+	if (found.nrows == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(json_result_finish(&buf));
 }

@@ -1,0 +1,338 @@
+/*-------------------------------------------------------------------------
+ *
+ * json_writer.c
+ *	  JSON text exactly as row_to_json writes it, streamed from SPI rows.
+ *
+ * Offers the feeds and the writes: a json result buffer written in place
+ * (json_result_init/finish), value formatting byte-identical to core's
+ * row_to_json (json_append_*), and json_rows_from_plan, which runs a saved
+ * plan and formats every row the executor produces directly into that
+ * buffer.
+ *
+ * Why not call row_to_json: most of its cost is per-value type lookups,
+ * output functions that palloc a C string which is then copied and escaped
+ * byte by byte, and a final copy of the result.  Here the kind of every
+ * column is fixed by the query (checked once per run, not per row), values
+ * go from the Datum to the result buffer with no intermediate string, runs
+ * of text that need no escaping are copied whole, and the buffer becomes
+ * the returned varlena without a copy.
+ *
+ * The formats follow core's json.c (datum_to_json, escape_json):
+ *	 uuid		"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", lower-case hex (uuid_out)
+ *	 integers	decimal digits, unquoted (int4out/int8out)
+ *	 text		quoted; \" \\ \b \f \n \r \t, other bytes below 0x20 as
+ *				\u00xx in lower-case hex, every other byte as is
+ *	 timestamp	quoted, JsonEncodeDateTime (ISO 8601, infinity, BC)
+ *	 NULL		null
+ *
+ * src/json_writer.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "nodes/params.h"
+#include "tcop/dest.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/json.h"
+
+#include "json_writer.h"
+
+static const char hex_digits[] = "0123456789abcdef";
+
+/*
+ * What each byte becomes inside a JSON string: 0 for itself, else the
+ * letter after the backslash ('u' for the \u00xx form).  Mirrors
+ * escape_json; NUL cannot occur in text.
+ */
+static const char json_escape[256] = {
+	'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
+	'b', 't', 'n', 'u', 'f', 'r', 'u', 'u',
+	'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
+	'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
+	['"'] = '"',
+	['\\'] = '\\',
+};
+
+/* The type each kind formats, to check a query's columns against */
+static const Oid json_kind_type[] = {
+	[JSON_UUID] = UUIDOID,
+	[JSON_TEXT] = TEXTOID,
+	[JSON_INT4] = INT4OID,
+	[JSON_INT8] = INT8OID,
+	[JSON_TIMESTAMP] = TIMESTAMPOID,
+};
+
+/*
+ * Start a json result in "buf", in the current memory context.  The first
+ * VARHDRSZ bytes are reserved for the varlena header, so the finished text
+ * is returned where it was written.  "size_hint" is the expected length,
+ * to spare the doublings of a growing buffer.
+ */
+void
+json_result_init(StringInfo buf, int size_hint)
+{
+	buf->maxlen = Max(size_hint, 1024);
+	buf->data = palloc(buf->maxlen);
+	buf->len = VARHDRSZ;
+	buf->data[buf->len] = '\0';
+	buf->cursor = 0;
+}
+
+/* The json Datum of a result started with json_result_init */
+Datum
+json_result_finish(StringInfo buf)
+{
+	SET_VARSIZE(buf->data, buf->len);
+	return PointerGetDatum(buf->data);
+}
+
+/* Bytes as they are (punctuation, keys) */
+void
+json_append_raw(StringInfo buf, const char *s, int len)
+{
+	appendBinaryStringInfoNT(buf, s, len);
+}
+
+/*
+ * A string value, quoted and escaped as escape_json does.  The common case
+ * of nothing to escape is one scan and one copy.
+ */
+void
+json_append_text(StringInfo buf, const char *s, int len)
+{
+	const unsigned char *p = (const unsigned char *) s;
+	const unsigned char *end = p + len;
+	const unsigned char *run = p;
+
+	enlargeStringInfo(buf, len + 2);
+	buf->data[buf->len++] = '"';
+	for (; p < end; p++)
+	{
+		char		esc = json_escape[*p];
+		char		seq[6];
+
+		if (likely(esc == 0))
+			continue;
+		if (p > run)
+			appendBinaryStringInfoNT(buf, (const char *) run, p - run);
+		seq[0] = '\\';
+		if (esc == 'u')
+		{
+			seq[1] = 'u';
+			seq[2] = '0';
+			seq[3] = '0';
+			seq[4] = hex_digits[*p >> 4];
+			seq[5] = hex_digits[*p & 0xF];
+			appendBinaryStringInfoNT(buf, seq, 6);
+		}
+		else
+		{
+			seq[1] = esc;
+			appendBinaryStringInfoNT(buf, seq, 2);
+		}
+		run = p + 1;
+	}
+	if (p > run)
+		appendBinaryStringInfoNT(buf, (const char *) run, p - run);
+	appendStringInfoCharMacro(buf, '"');
+}
+
+/* A uuid value, as uuid_out writes it, quoted */
+void
+json_append_uuid(StringInfo buf, const pg_uuid_t *uuid)
+{
+	char	   *out;
+	int			i;
+
+	enlargeStringInfo(buf, 38);
+	out = buf->data + buf->len;
+	*out++ = '"';
+	for (i = 0; i < UUID_LEN; i++)
+	{
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*out++ = '-';
+		*out++ = hex_digits[uuid->data[i] >> 4];
+		*out++ = hex_digits[uuid->data[i] & 0xF];
+	}
+	*out++ = '"';
+	buf->len += 38;
+}
+
+/*
+ * A timestamp value, quoted.  JsonEncodeDateTime is what row_to_json uses:
+ * XSD format whatever the DateStyle, "infinity", BC years, fractional
+ * seconds without trailing zeros.
+ */
+void
+json_append_timestamp(StringInfo buf, Datum timestamp)
+{
+	char	   *out;
+
+	enlargeStringInfo(buf, MAXDATELEN + 3);
+	buf->data[buf->len++] = '"';
+	out = buf->data + buf->len;
+	JsonEncodeDateTime(out, timestamp, TIMESTAMPOID, NULL);
+	buf->len += strlen(out);
+	buf->data[buf->len++] = '"';
+}
+
+/* A text Datum, detoasted only when it has to be */
+static void
+json_append_text_datum(StringInfo buf, Datum value)
+{
+	struct varlena *orig = (struct varlena *) DatumGetPointer(value);
+	struct varlena *t = pg_detoast_datum_packed(orig);
+
+	json_append_text(buf, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	if (t != orig)
+		pfree(t);
+}
+
+/*
+ * The DestReceiver: each row the executor sends becomes one object.
+ */
+typedef struct JsonRowReceiver
+{
+	DestReceiver pub;
+	StringInfo	buf;
+	const JsonObject *object;
+	JsonRows	rows;
+} JsonRowReceiver;
+
+static bool
+json_receive_slot(TupleTableSlot *slot, DestReceiver *self)
+{
+	JsonRowReceiver *r = (JsonRowReceiver *) self;
+	StringInfo	buf = r->buf;
+	const JsonField *field = r->object->fields;
+	int			nfields = r->object->nfields;
+	int			i;
+
+	/* a page of 1000 long rows must still honour cancel and timeouts */
+	CHECK_FOR_INTERRUPTS();
+
+	slot_getallattrs(slot);
+
+	if (r->rows.nrows > 0)
+		appendStringInfoCharMacro(buf, ',');
+
+	for (i = 0; i < nfields; i++, field++)
+	{
+		Datum		value = slot->tts_values[i];
+
+		appendBinaryStringInfoNT(buf, field->prefix, field->prefixlen);
+		if (slot->tts_isnull[i])
+		{
+			json_append_literal(buf, "null");
+			continue;
+		}
+		switch (field->kind)
+		{
+			case JSON_UUID:
+				json_append_uuid(buf, DatumGetUUIDP(value));
+				break;
+			case JSON_TEXT:
+				json_append_text_datum(buf, value);
+				break;
+			case JSON_INT4:
+				enlargeStringInfo(buf, 12);
+				buf->len += pg_ltoa(DatumGetInt32(value), buf->data + buf->len);
+				break;
+			case JSON_INT8:
+				enlargeStringInfo(buf, 21);
+				buf->len += pg_lltoa(DatumGetInt64(value), buf->data + buf->len);
+				break;
+			case JSON_TIMESTAMP:
+				json_append_timestamp(buf, value);
+				break;
+		}
+	}
+	appendStringInfoCharMacro(buf, '}');
+
+	if (r->object->fields[0].kind == JSON_UUID && !slot->tts_isnull[0])
+		memcpy(&r->rows.last_uuid, DatumGetUUIDP(slot->tts_values[0]),
+			   sizeof(pg_uuid_t));
+	r->rows.nrows++;
+	return true;
+}
+
+/*
+ * Once per run: the query's columns must be the object's kinds, in order.
+ * They are fixed by our own query text, so a mismatch is a bug.
+ */
+static void
+json_receiver_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	JsonRowReceiver *r = (JsonRowReceiver *) self;
+	int			i;
+
+	if (typeinfo->natts != r->object->nfields)
+		elog(ERROR, "query returns %d columns, JSON object has %d",
+			 typeinfo->natts, r->object->nfields);
+	for (i = 0; i < typeinfo->natts; i++)
+	{
+		Oid			typid = TupleDescAttr(typeinfo, i)->atttypid;
+
+		if (typid != json_kind_type[r->object->fields[i].kind])
+			elog(ERROR, "column %d of query has type %u, JSON field \"%s\" expects %u",
+				 i + 1, typid, r->object->fields[i].prefix,
+				 json_kind_type[r->object->fields[i].kind]);
+	}
+}
+
+static void
+json_receiver_noop(DestReceiver *self)
+{
+}
+
+JsonRows
+json_rows_from_plan(SPIPlanPtr plan, int nargs, const Oid *argtypes,
+					const Datum *values, const bool *nulls, bool read_only,
+					uint64 tcount, StringInfo buf, const JsonObject *object)
+{
+	JsonRowReceiver r;
+	SPIExecuteOptions options;
+	ParamListInfo params = NULL;
+	int			rc;
+	int			i;
+
+	if (nargs > 0)
+	{
+		params = makeParamList(nargs);
+		for (i = 0; i < nargs; i++)
+		{
+			params->params[i].value = values[i];
+			params->params[i].isnull = nulls[i];
+			params->params[i].pflags = PARAM_FLAG_CONST;
+			params->params[i].ptype = argtypes[i];
+		}
+	}
+
+	memset(&r, 0, sizeof(r));
+	r.pub.receiveSlot = json_receive_slot;
+	r.pub.rStartup = json_receiver_startup;
+	r.pub.rShutdown = json_receiver_noop;
+	r.pub.rDestroy = json_receiver_noop;
+	/* any kind but DestSPI (no tuple table) or DestNone (rows discarded) */
+	r.pub.mydest = DestTuplestore;
+	r.buf = buf;
+	r.object = object;
+
+	memset(&options, 0, sizeof(options));
+	options.params = params;
+	options.read_only = read_only;
+	options.tcount = tcount;
+	options.dest = &r.pub;
+
+	rc = SPI_execute_plan_extended(plan, &options);
+	if (rc < 0)
+		elog(ERROR, "SPI_execute_plan_extended failed: %s",
+			 SPI_result_code_string(rc));
+
+	return r.rows;
+}
