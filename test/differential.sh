@@ -107,6 +107,15 @@ $$;
 CREATE FUNCTION diff.visible(a public.activities) RETURNS boolean LANGUAGE sql STABLE
 AS $$ SELECT a.expires_at IS NULL OR a.expires_at > timezone('UTC', now()) $$;
 
+-- A hostile message the writes accept: one of only white space (Unicode
+-- White_Space) is blank and refused with 22023 (sql/json_api.sql tests
+-- that), so such a piece gets a visible character appended.
+CREATE FUNCTION diff.unblank(s text) RETURNS text LANGUAGE sql IMMUTABLE
+AS $$ SELECT CASE WHEN translate(s, E' \t\n\v\f\r' || chr(133) || chr(160) || chr(5760) || chr(8192)
+	|| chr(8193) || chr(8194) || chr(8195) || chr(8196) || chr(8197) || chr(8198) || chr(8199) || chr(8200)
+	|| chr(8201) || chr(8202) || chr(8232) || chr(8233) || chr(8239) || chr(8287) || chr(12288), '') = ''
+	THEN s || '.' ELSE s END $$;
+
 /*
  * Walks the home feed page by page, each page's cursor taken from the last
  * item of the page before (as the app does, from the JSON text), comparing
@@ -463,7 +472,7 @@ BEGIN
 	FOR w IN
 		SELECT u.cognito_user_id, u.handle, i,
 			   CASE i % 4 WHEN 0 THEN left((SELECT s1024 FROM hostile.long), 280)
-						  WHEN 1 THEN left(hostile.piece(i * 13), 1)
+						  WHEN 1 THEN diff.unblank(left(hostile.piece(i * 13), 1))
 						  ELSE left(hostile.piece(i) || ' new ' || hostile.piece(i * 3 + 1) || hostile.piece(i * 5 + 2), 280) END AS message
 		  FROM (SELECT * FROM public.users ORDER BY handle LIMIT 10) u, generate_series(1, 7) i
 	LOOP
@@ -509,7 +518,7 @@ BEGIN
 	FOR w IN
 		SELECT u.cognito_user_id, u.handle, p.uuid AS parent, p.n,
 			   CASE p.n % 3 WHEN 0 THEN (SELECT s1024 FROM hostile.long)
-							WHEN 1 THEN hostile.piece(p.n)
+							WHEN 1 THEN diff.unblank(hostile.piece(p.n))
 							ELSE hostile.piece(p.n * 7) || ' reply ' || hostile.piece(p.n + 1) END AS message
 		  FROM (SELECT a.uuid, row_number() OVER (ORDER BY a.uuid) AS n
 				  FROM public.activities a
