@@ -108,10 +108,10 @@ CREATE FUNCTION diff.visible(a public.activities) RETURNS boolean LANGUAGE sql S
 AS $$ SELECT a.expires_at IS NULL OR a.expires_at > timezone('UTC', now()) $$;
 
 -- A hostile message the writes accept: one of only white space (Unicode
--- White_Space) is blank and refused with 22023 (sql/json_api.sql tests
+-- White_Space) is blank and refused with 22023 (test/pgtap/json_api.sql tests
 -- that), so such a piece gets a visible character appended.
 CREATE FUNCTION diff.unblank(s text) RETURNS text LANGUAGE sql IMMUTABLE
-AS $$ SELECT CASE WHEN translate(s, E' \t\n\v\f\r' || chr(133) || chr(160) || chr(5760) || chr(8192)
+AS $$ SELECT CASE WHEN translate(s, E' \t\n\f\r' || chr(11) || chr(133) || chr(160) || chr(5760) || chr(8192)
 	|| chr(8193) || chr(8194) || chr(8195) || chr(8196) || chr(8197) || chr(8198) || chr(8199) || chr(8200)
 	|| chr(8201) || chr(8202) || chr(8232) || chr(8233) || chr(8239) || chr(8287) || chr(12288), '') = ''
 	THEN s || '.' ELSE s END $$;
