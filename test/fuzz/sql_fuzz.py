@@ -1365,6 +1365,9 @@ class Fuzzer:
     # -- the end -------------------------------------------------------------
 
     def final_checks(self):
+        # shake_session() left DateStyle etc. at random values, which
+        # psycopg2 cannot parse timestamps in
+        self.cur.execute("RESET ALL")
         self.cur.execute("SELECT pg_backend_pid(), pg_postmaster_start_time()")
         pid, started = self.cur.fetchone()
         if pid != self.pid:
