@@ -27,6 +27,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
@@ -42,10 +43,14 @@
 /* A generous guess of one feed item's JSON, to size the result buffer */
 #define ITEM_SIZE_GUESS 384
 
-/* Unexpired, as the app sees it: timestamps hold UTC */
-#define UNEXPIRED(alias) \
-	"(" alias ".expires_at IS NULL OR " alias ".expires_at OPERATOR(pg_catalog.>) " \
-	"pg_catalog.timezone('UTC'::pg_catalog.text, pg_catalog.now()))"
+/*
+ * Unexpired, as the app sees it: no expires_at, or one later than now in
+ * UTC (timestamps hold UTC).  "now" is a parameter (utc_now()) rather than
+ * timezone('UTC', now()) in the text, which would be evaluated, with a
+ * time zone lookup by name, for every row the scan reads.
+ */
+#define UNEXPIRED(alias, now) \
+	"(" alias ".expires_at IS NULL OR " alias ".expires_at OPERATOR(pg_catalog.>) " now ")"
 
 /* ----------------------------------------------------------------
  * Home feed
@@ -57,19 +62,20 @@
 	" a.reply_to_activity_uuid, a.expires_at, a.created_at" \
 	" FROM @extschema@.activities a" \
 	" JOIN @extschema@.users u ON u.uuid OPERATOR(pg_catalog.=) a.user_uuid" \
-	" WHERE a.reply_to_activity_uuid IS NULL AND " UNEXPIRED("a")
+	" WHERE a.reply_to_activity_uuid IS NULL AND " UNEXPIRED("a", "$1")
 #define HOME_FEED_ORDER \
 	" ORDER BY a.created_at DESC, a.uuid DESC LIMIT 1000"
 
+/* $1 now in UTC; then $2, $3 the cursor */
 static CruddurQuery home_feed_first = {
-	HOME_FEED_SELECT HOME_FEED_ORDER, 0, {0}
+	HOME_FEED_SELECT HOME_FEED_ORDER, 1, {TIMESTAMPOID}
 };
 
 static CruddurQuery home_feed_after = {
 	HOME_FEED_SELECT
-	" AND (a.created_at, a.uuid) OPERATOR(pg_catalog.<) ($1, $2)"
+	" AND (a.created_at, a.uuid) OPERATOR(pg_catalog.<) ($2, $3)"
 	HOME_FEED_ORDER,
-	2, {TIMESTAMPOID, UUIDOID}
+	3, {TIMESTAMPOID, TIMESTAMPOID, UUIDOID}
 };
 
 static const JsonField feed_item_fields[] = {
@@ -120,19 +126,20 @@ static const JsonObject profile = JSON_OBJECT(profile_fields);
 	" a.created_at, a.expires_at" \
 	" FROM @extschema@.activities a" \
 	" JOIN @extschema@.users u ON u.uuid OPERATOR(pg_catalog.=) a.user_uuid" \
-	" WHERE a.user_uuid OPERATOR(pg_catalog.=) $1 AND " UNEXPIRED("a")
+	" WHERE a.user_uuid OPERATOR(pg_catalog.=) $1 AND " UNEXPIRED("a", "$2")
 #define USER_FEED_ORDER \
 	" ORDER BY a.created_at DESC, a.uuid DESC LIMIT 1000"
 
+/* $1 the person, $2 now in UTC; then $3, $4 the cursor */
 static CruddurQuery user_feed_first = {
-	USER_FEED_SELECT USER_FEED_ORDER, 1, {UUIDOID}
+	USER_FEED_SELECT USER_FEED_ORDER, 2, {UUIDOID, TIMESTAMPOID}
 };
 
 static CruddurQuery user_feed_after = {
 	USER_FEED_SELECT
-	" AND (a.created_at, a.uuid) OPERATOR(pg_catalog.<) ($2, $3)"
+	" AND (a.created_at, a.uuid) OPERATOR(pg_catalog.<) ($3, $4)"
 	USER_FEED_ORDER,
-	3, {UUIDOID, TIMESTAMPOID, UUIDOID}
+	4, {UUIDOID, TIMESTAMPOID, TIMESTAMPOID, UUIDOID}
 };
 
 static const JsonField user_feed_item_fields[] = {
@@ -155,8 +162,8 @@ static CruddurQuery activity_itself = {
 	" a.expires_at, a.created_at"
 	" FROM @extschema@.activities a"
 	" JOIN @extschema@.users u ON u.uuid OPERATOR(pg_catalog.=) a.user_uuid"
-	" WHERE a.uuid OPERATOR(pg_catalog.=) $1 AND " UNEXPIRED("a"),
-	1, {UUIDOID}
+	" WHERE a.uuid OPERATOR(pg_catalog.=) $1 AND " UNEXPIRED("a", "$2"),
+	2, {UUIDOID, TIMESTAMPOID}
 };
 
 static const JsonField activity_fields[] = {
@@ -253,6 +260,17 @@ check_page_arguments(FunctionCallInfo fcinfo, int argno, int *page_size)
 	return !no_created_at;
 }
 
+/*
+ * now() in UTC as a timestamp without time zone: what
+ * timezone('UTC', now()) returns.  A timestamptz is microseconds since
+ * 2000-01-01 00:00 UTC, so in UTC the two types hold the same number.
+ */
+static Datum
+utc_now(void)
+{
+	return TimestampGetDatum((Timestamp) GetCurrentTransactionStartTimestamp());
+}
+
 static void
 connect_spi(void)
 {
@@ -278,18 +296,19 @@ cruddur_home_feed(PG_FUNCTION_ARGS)
 	bool		after = check_page_arguments(fcinfo, 0, &page_size);
 	StringInfoData buf;
 	CruddurQuery *query = after ? &home_feed_after : &home_feed_first;
-	Datum		values[2];
-	bool		nulls[2] = {false, false};
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
 
 	/* in the caller's context: it outlives SPI_finish */
 	json_result_init(&buf, 64 + page_size * ITEM_SIZE_GUESS);
 	json_append_literal(&buf, "[");
 
 	connect_spi();
+	values[0] = utc_now();
 	if (after)
 	{
-		values[0] = PG_GETARG_DATUM(1);
-		values[1] = PG_GETARG_DATUM(2);
+		values[1] = PG_GETARG_DATUM(1);
+		values[2] = PG_GETARG_DATUM(2);
 	}
 	json_rows_from_plan(cruddur_query_plan(query, nspid),
 						query->nargs, query->argtypes, values, nulls,
@@ -315,8 +334,8 @@ cruddur_user_feed(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 	CruddurQuery *query = after ? &user_feed_after : &user_feed_first;
 	JsonRows	found;
-	Datum		values[3];
-	bool		nulls[3] = {false, false, false};
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
 
 	/* the reference SQL finds nobody for a NULL handle */
 	if (PG_ARGISNULL(0))
@@ -339,10 +358,11 @@ cruddur_user_feed(PG_FUNCTION_ARGS)
 
 	json_append_literal(&buf, ",\"activities\":[");
 	values[0] = UUIDPGetDatum(&found.last_uuid);
+	values[1] = utc_now();
 	if (after)
 	{
-		values[1] = PG_GETARG_DATUM(2);
-		values[2] = PG_GETARG_DATUM(3);
+		values[2] = PG_GETARG_DATUM(2);
+		values[3] = PG_GETARG_DATUM(3);
 	}
 	json_rows_from_plan(cruddur_query_plan(query, nspid),
 						query->nargs, query->argtypes, values, nulls,
@@ -365,15 +385,15 @@ cruddur_activity(PG_FUNCTION_ARGS)
 	Oid			nspid = cruddur_schema(fcinfo);
 	StringInfoData buf;
 	JsonRows	found;
-	Datum		values[1] = {PG_GETARG_DATUM(0)};
-	bool		nulls[1] = {false};
+	Datum		values[2] = {PG_GETARG_DATUM(0), utc_now()};
+	bool		nulls[2] = {false, false};
 
 	json_result_init(&buf, 1024);
 	json_append_literal(&buf, "{\"activity\":");
 
 	connect_spi();
 	found = json_rows_from_plan(cruddur_query_plan(&activity_itself, nspid),
-								1, activity_itself.argtypes, values, nulls,
+								2, activity_itself.argtypes, values, nulls,
 								true, 0, &buf, &activity);
 	if (found.nrows == 0)
 	{

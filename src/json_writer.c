@@ -38,6 +38,7 @@
 #include "tcop/dest.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 
 #include "json_writer.h"
@@ -99,8 +100,27 @@ json_append_raw(StringInfo buf, const char *s, int len)
 }
 
 /*
- * A string value, quoted and escaped as escape_json does.  The common case
- * of nothing to escape is one scan and one copy.
+ * Whether any of the 8 bytes in "w" needs escaping: one below 0x20, a quote
+ * or a backslash.  Exact tests of "has a byte less than n" and "has a zero
+ * byte" from Sean Anderson's bit twiddling hacks; which byte it was is then
+ * found one byte at a time.
+ */
+static inline bool
+word_needs_escape(uint64 w)
+{
+#define BYTES(b) (UINT64CONST(0x0101010101010101) * (b))
+	uint64		quote = w ^ BYTES('"');
+	uint64		backslash = w ^ BYTES('\\');
+
+	return (((w - BYTES(0x20)) & ~w) |
+			((quote - BYTES(1)) & ~quote) |
+			((backslash - BYTES(1)) & ~backslash)) & BYTES(0x80);
+#undef BYTES
+}
+
+/*
+ * A string value, quoted and escaped as escape_json does.  Runs that need
+ * no escaping are found 8 bytes at a time and copied whole.
  */
 void
 json_append_text(StringInfo buf, const char *s, int len)
@@ -111,15 +131,28 @@ json_append_text(StringInfo buf, const char *s, int len)
 
 	enlargeStringInfo(buf, len + 2);
 	buf->data[buf->len++] = '"';
-	for (; p < end; p++)
+	for (;;)
 	{
-		char		esc = json_escape[*p];
+		char		esc;
 		char		seq[6];
 
-		if (likely(esc == 0))
-			continue;
+		while (end - p >= 8)
+		{
+			uint64		w;
+
+			memcpy(&w, p, 8);
+			if (word_needs_escape(w))
+				break;
+			p += 8;
+		}
+		while (p < end && json_escape[*p] == 0)
+			p++;
+		if (p == end)
+			break;
+
 		if (p > run)
 			appendBinaryStringInfoNT(buf, (const char *) run, p - run);
+		esc = json_escape[*p];
 		seq[0] = '\\';
 		if (esc == 'u')
 		{
@@ -135,7 +168,7 @@ json_append_text(StringInfo buf, const char *s, int len)
 			seq[1] = esc;
 			appendBinaryStringInfoNT(buf, seq, 2);
 		}
-		run = p + 1;
+		run = ++p;
 	}
 	if (p > run)
 		appendBinaryStringInfoNT(buf, (const char *) run, p - run);
@@ -163,22 +196,101 @@ json_append_uuid(StringInfo buf, const pg_uuid_t *uuid)
 	buf->len += 38;
 }
 
+/* Two decimal digits */
+static inline char *
+two_digits(char *out, int value)
+{
+	out[0] = '0' + value / 10;
+	out[1] = '0' + value % 10;
+	return out + 2;
+}
+
 /*
- * A timestamp value, quoted.  JsonEncodeDateTime is what row_to_json uses:
- * XSD format whatever the DateStyle, "infinity", BC years, fractional
- * seconds without trailing zeros.
+ * A timestamp value, quoted, as JsonEncodeDateTime writes it (what
+ * row_to_json uses): XSD format whatever the DateStyle, "infinity", BC
+ * years, fractional seconds without trailing zeros.
+ *
+ * The rows of a page mostly fall on a few days, so the date part is taken
+ * from JsonEncodeDateTime once per day and kept; the time of day is then
+ * written here.  Only days that it writes as a four-digit year AD
+ * ("YYYY-MM-DDT00:00:00" at midnight) take this path; infinities, BC
+ * years and years past 9999 are left to JsonEncodeDateTime whole.
  */
 void
-json_append_timestamp(StringInfo buf, Datum timestamp)
+json_append_timestamp(StringInfo buf, Datum value)
 {
+	static int64 cached_day = PG_INT64_MIN;
+	static char cached_date[10];	/* "YYYY-MM-DD" of cached_day */
+	static bool cached_fast = false;	/* cached_day takes the fast path */
+	Timestamp	timestamp = DatumGetTimestamp(value);
+	int64		day;
+	int64		usec;
 	char	   *out;
 
 	enlargeStringInfo(buf, MAXDATELEN + 3);
-	buf->data[buf->len++] = '"';
 	out = buf->data + buf->len;
-	JsonEncodeDateTime(out, timestamp, TIMESTAMPOID, NULL);
-	buf->len += strlen(out);
-	buf->data[buf->len++] = '"';
+	*out++ = '"';
+
+	if (!TIMESTAMP_NOT_FINITE(timestamp))
+	{
+		day = timestamp / USECS_PER_DAY;
+		usec = timestamp % USECS_PER_DAY;
+		if (usec < 0)
+		{
+			usec += USECS_PER_DAY;
+			day--;
+		}
+		if (day != cached_day)
+		{
+			char		midnight[MAXDATELEN + 1];
+
+			JsonEncodeDateTime(midnight, TimestampGetDatum(day * USECS_PER_DAY),
+							   TIMESTAMPOID, NULL);
+			cached_fast = strcmp(midnight + 10, "T00:00:00") == 0;
+			memcpy(cached_date, midnight, 10);
+			cached_day = day;
+		}
+		if (cached_fast)
+		{
+			int			fsec = (int) (usec % USECS_PER_SEC);
+			int			seconds = (int) (usec / USECS_PER_SEC);
+
+			memcpy(out, cached_date, 10);
+			out += 10;
+			*out++ = 'T';
+			out = two_digits(out, seconds / 3600);
+			*out++ = ':';
+			out = two_digits(out, seconds / 60 % 60);
+			*out++ = ':';
+			out = two_digits(out, seconds % 60);
+			if (fsec != 0)
+			{
+				int			digits = 6;
+
+				/* as AppendSeconds: no trailing zeros */
+				while (fsec % 10 == 0)
+				{
+					fsec /= 10;
+					digits--;
+				}
+				*out++ = '.';
+				for (int i = digits - 1; i >= 0; i--)
+				{
+					out[i] = '0' + fsec % 10;
+					fsec /= 10;
+				}
+				out += digits;
+			}
+			*out++ = '"';
+			buf->len = out - buf->data;
+			return;
+		}
+	}
+
+	JsonEncodeDateTime(out, value, TIMESTAMPOID, NULL);
+	out += strlen(out);
+	*out++ = '"';
+	buf->len = out - buf->data;
 }
 
 /* A text Datum, detoasted only when it has to be */
@@ -298,6 +410,7 @@ json_rows_from_plan(SPIPlanPtr plan, int nargs, const Oid *argtypes,
 	JsonRowReceiver r;
 	SPIExecuteOptions options;
 	ParamListInfo params = NULL;
+	int			save_nestlevel;
 	int			rc;
 	int			i;
 
@@ -329,7 +442,22 @@ json_rows_from_plan(SPIPlanPtr plan, int nargs, const Oid *argtypes,
 	options.tcount = tcount;
 	options.dest = &r.pub;
 
+	/*
+	 * No Memoize node between a page and users_pkey.  A generic plan costs
+	 * the join for every row the index could return, so the planner caches
+	 * the author lookups; but a page reads few rows by many authors, and
+	 * the cache's hashing and copying of every users row it misses on costs
+	 * more than the lookups it saves (measured: 20% of a page of 20).  The
+	 * plan is made (and remade after invalidation) inside the execution, so
+	 * the setting must hold there; GUC_ACTION_SAVE, as a function's SET
+	 * clause does, so it is undone below or at abort and is allowed in a
+	 * parallel worker.
+	 */
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("enable_memoize", "off", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	rc = SPI_execute_plan_extended(plan, &options);
+	AtEOXact_GUC(true, save_nestlevel);
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan_extended failed: %s",
 			 SPI_result_code_string(rc));
