@@ -9,11 +9,16 @@
  * the same stringinfo.c); the rest of what json_writer.c references is
  * server code used only by the parts that run inside a backend: the SPI
  * DestReceiver (json_rows_from_plan), detoasting, interrupts, error
- * reports, and core's formatting of integers (pg_ltoa, pg_lltoa) and
- * timestamps (JsonEncodeDateTime).  Those are core's code rather than
- * cruddur's, and the SQL fuzzer and the differential tests cover them
- * through the functions.  Should the harness ever reach one, the abort
- * makes libFuzzer report it.
+ * reports, GUC nesting, and core's formatting of integers (pg_ltoa,
+ * pg_lltoa), which is core's code rather than cruddur's and which the SQL
+ * fuzzer and the differential tests cover through the functions.  Should
+ * the harness ever reach one, the abort makes libFuzzer report it.
+ *
+ * JsonEncodeDateTime is the exception: json_writer.c asks it for the date
+ * part of every new day it formats, so here it is the reference's own
+ * formatting (reference_timestamp.c).  What the harness then checks is
+ * cruddur's part of a timestamp: the split into day and time of day, the
+ * per-day cache, the choice of fast path, the time and fraction digits.
  *
  * test/fuzz/libfuzzer/backend_shim.c
  *
@@ -24,13 +29,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/params.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/json.h"
+#include "utils/timestamp.h"
+
+#include "reference_timestamp.h"
 
 volatile sig_atomic_t InterruptPending = false;
 
@@ -50,8 +60,10 @@ ProcessInterrupts(void)
 char *
 JsonEncodeDateTime(char *buf, Datum value, Oid typid, const int *tzp)
 {
-	unreachable(__func__);
-	return NULL;
+	if (typid != TIMESTAMPOID || tzp != NULL || buf == NULL)
+		unreachable(__func__);
+	reference_timestamp(buf, DatumGetTimestamp(value));
+	return buf;
 }
 
 int
@@ -94,6 +106,28 @@ SPI_result_code_string(int code)
 {
 	unreachable(__func__);
 	return NULL;
+}
+
+int
+NewGUCNestLevel(void)
+{
+	unreachable(__func__);
+	return 0;
+}
+
+void
+AtEOXact_GUC(bool isCommit, int nestLevel)
+{
+	unreachable(__func__);
+}
+
+int
+set_config_option(const char *name, const char *value, GucContext context,
+				  GucSource source, GucAction action, bool changeVal,
+				  int elevel, bool is_reload)
+{
+	unreachable(__func__);
+	return 0;
 }
 
 void

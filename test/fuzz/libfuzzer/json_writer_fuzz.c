@@ -2,9 +2,9 @@
  *
  * json_writer_fuzz.c
  *	  libFuzzer harness of the backend-free half of src/json_writer.c:
- *	  text escaping, uuid formatting, raw appends and the json result
- *	  buffer, compared byte for byte with a plain reference written from
- *	  the JSON specification.
+ *	  text escaping, uuid and timestamp formatting, raw appends and the
+ *	  json result buffer, compared byte for byte with a plain reference
+ *	  written from the JSON specification.
  *
  * An input is a little program: one byte choosing how the buffer starts
  * (json_result_init with a size hint, or initStringInfo), then operations,
@@ -13,11 +13,18 @@
  *	 0	json_append_text(payload)	any bytes, NUL and invalid UTF-8 included
  *	 1	json_append_uuid(payload)	16 bytes, zero-padded
  *	 2	json_append_raw(payload)	bytes as they are
+ *	 3	json_append_timestamp		8 bytes: any valid timestamp; 1 to 7
+ *									bytes: the previous one plus that many
+ *									bytes of signed offset in microseconds
+ *									or (flag 2) days, to come back to a day
+ *									or near one already formatted; none: an
+ *									infinity
  *
  * After every operation the buffer must equal what the reference wrote so
  * far, and the text written by json_append_text must decode, by an
  * independent RFC 8259 string decoder, to exactly the payload; a uuid must
- * read back to its 16 bytes.  At the end a json_result_init buffer must be
+ * read back to its 16 bytes; a timestamp must be what
+ * reference_timestamp.c writes.  At the end a json_result_init buffer must be
  * a varlena of the right size holding the same text.  Any difference
  * aborts, which libFuzzer reports as a crash with the input that caused it;
  * AddressSanitizer reports any out-of-bounds write of the growing buffer.
@@ -32,8 +39,11 @@
 #include <stdlib.h>
 
 #include "lib/stringinfo.h"
+#include "utils/datetime.h"
+#include "utils/timestamp.h"
 
 #include "json_writer.h"
+#include "reference_timestamp.h"
 
 int			LLVMFuzzerTestOneInput(const uint8 *data, size_t size);
 
@@ -256,6 +266,7 @@ LLVMFuzzerTestOneInput(const uint8 *data, size_t size)
 	bool		result_buffer;
 	size_t		base;
 	size_t		pos = 0;
+	Timestamp	last = 0;
 
 	if (size < 3)
 		return 0;
@@ -282,7 +293,8 @@ LLVMFuzzerTestOneInput(const uint8 *data, size_t size)
 
 	while (pos + 3 <= size)
 	{
-		int			op = data[pos] % 3;
+		int			op = data[pos] % 4;
+		int			flags = data[pos] / 4;
 		size_t		len = data[pos + 1] | data[pos + 2] << 8;
 		const uint8 *payload = data + pos + 3;
 		size_t		start = ref.len;
@@ -330,6 +342,43 @@ LLVMFuzzerTestOneInput(const uint8 *data, size_t size)
 				if (!same(&buf, base, &ref))
 					mismatch("json_append_raw", &buf, base, &ref);
 				break;
+			case 3:
+				{
+					const uint64 range = (uint64) END_TIMESTAMP - (uint64) MIN_TIMESTAMP;
+					uint64		v = 0;
+					Timestamp	t;
+					char		text[MAXDATELEN + 3];
+					size_t		i;
+
+					for (i = 0; i < Min(len, 8); i++)
+						v |= (uint64) payload[i] << (8 * i);
+					if (len == 0)
+						t = (flags & 1) ? DT_NOBEGIN : DT_NOEND;
+					else if (len >= 8)
+						t = (Timestamp) ((uint64) MIN_TIMESTAMP + v % range);
+					else
+					{
+						/* sign-extend the offset, add it, wrap into range (unsigned: no overflow) */
+						int			shift = 64 - 8 * (int) len;
+						int64		delta = (int64) (v << shift) >> shift;
+
+						if (flags & 2)
+							delta = (int64) ((uint64) delta * (uint64) USECS_PER_DAY);
+						uint64		off = (uint64) last - (uint64) MIN_TIMESTAMP + (uint64) delta + range;
+
+						t = (Timestamp) ((uint64) MIN_TIMESTAMP + off % range);
+					}
+					if (!TIMESTAMP_NOT_FINITE(t))
+						last = t;
+					json_append_timestamp(&buf, TimestampGetDatum(t));
+					text[0] = '"';
+					reference_timestamp(text + 1, t);
+					strcat(text, "\"");
+					ref_bytes(&ref, text, strlen(text));
+					if (!same(&buf, base, &ref))
+						mismatch("json_append_timestamp", &buf, base, &ref);
+					break;
+				}
 		}
 		if (buf.len >= buf.maxlen)
 			mismatch("buffer length reached its allocation", &buf, base, &ref);
