@@ -196,6 +196,19 @@ json_append_uuid(StringInfo buf, const pg_uuid_t *uuid)
 	buf->len += 38;
 }
 
+/* Dates of json_append_timestamp, by day */
+#define DATE_CACHE_SIZE 16
+
+typedef struct DateCacheEntry
+{
+	bool		valid;
+	bool		fast;			/* the day takes the fast path */
+	int64		day;			/* days since 2000-01-01 */
+	char		date[10];		/* "YYYY-MM-DD" of the day */
+} DateCacheEntry;
+
+static DateCacheEntry date_cache[DATE_CACHE_SIZE];
+
 /* Two decimal digits */
 static inline char *
 two_digits(char *out, int value)
@@ -211,20 +224,19 @@ two_digits(char *out, int value)
  * years, fractional seconds without trailing zeros.
  *
  * The rows of a page mostly fall on a few days, so the date part is taken
- * from JsonEncodeDateTime once per day and kept; the time of day is then
- * written here.  Only days that it writes as a four-digit year AD
+ * from JsonEncodeDateTime once per day and kept (a small cache indexed by
+ * the day, since created_at and expires_at of a row fall on different
+ * days); the time of day is then written here.  Only days that it writes as a four-digit year AD
  * ("YYYY-MM-DDT00:00:00" at midnight) take this path; infinities, BC
  * years and years past 9999 are left to JsonEncodeDateTime whole.
  */
 void
 json_append_timestamp(StringInfo buf, Datum value)
 {
-	static int64 cached_day = PG_INT64_MIN;
-	static char cached_date[10];	/* "YYYY-MM-DD" of cached_day */
-	static bool cached_fast = false;	/* cached_day takes the fast path */
 	Timestamp	timestamp = DatumGetTimestamp(value);
 	int64		day;
 	int64		usec;
+	DateCacheEntry *entry;
 	char	   *out;
 
 	enlargeStringInfo(buf, MAXDATELEN + 3);
@@ -240,22 +252,24 @@ json_append_timestamp(StringInfo buf, Datum value)
 			usec += USECS_PER_DAY;
 			day--;
 		}
-		if (day != cached_day)
+		entry = &date_cache[(uint64) day % DATE_CACHE_SIZE];
+		if (!entry->valid || entry->day != day)
 		{
 			char		midnight[MAXDATELEN + 1];
 
 			JsonEncodeDateTime(midnight, TimestampGetDatum(day * USECS_PER_DAY),
 							   TIMESTAMPOID, NULL);
-			cached_fast = strcmp(midnight + 10, "T00:00:00") == 0;
-			memcpy(cached_date, midnight, 10);
-			cached_day = day;
+			entry->fast = strcmp(midnight + 10, "T00:00:00") == 0;
+			memcpy(entry->date, midnight, 10);
+			entry->day = day;
+			entry->valid = true;
 		}
-		if (cached_fast)
+		if (entry->fast)
 		{
 			int			fsec = (int) (usec % USECS_PER_SEC);
 			int			seconds = (int) (usec / USECS_PER_SEC);
 
-			memcpy(out, cached_date, 10);
+			memcpy(out, entry->date, 10);
 			out += 10;
 			*out++ = 'T';
 			out = two_digits(out, seconds / 3600);
@@ -266,6 +280,7 @@ json_append_timestamp(StringInfo buf, Datum value)
 			if (fsec != 0)
 			{
 				int			digits = 6;
+				int			i;
 
 				/* as AppendSeconds: no trailing zeros */
 				while (fsec % 10 == 0)
@@ -274,7 +289,7 @@ json_append_timestamp(StringInfo buf, Datum value)
 					digits--;
 				}
 				*out++ = '.';
-				for (int i = digits - 1; i >= 0; i--)
+				for (i = digits - 1; i >= 0; i--)
 				{
 					out[i] = '0' + fsec % 10;
 					fsec /= 10;
