@@ -9,14 +9,18 @@
  * json_writer.c.  The text is byte-identical to test/reference.sql, the
  * row_to_json SQL these functions replace.
  *
- * Paged queries carry a constant "LIMIT 1000" (the largest page) and the
- * page size goes to the executor as the SPI row count.  A generic plan of
- * "LIMIT $1" is costed for an unknown fraction of the table and can pick a
- * full sort; a constant limit of 1000 makes the planner choose the index
- * that yields rows in order, and the row count stops the scan after the
- * page.  The first page and the following ones are separate plans, so the
- * cursor is an index condition (a row comparison on the index's columns)
- * rather than an OR the index cannot use.
+ * Paged queries carry a constant LIMIT and the page size goes to the
+ * executor as the SPI row count, which stops the scan after the page.  A
+ * generic plan of "LIMIT $1" is costed for an unknown fraction of the table
+ * and can pick a full sort; a constant limit near the page makes the
+ * planner choose the index that yields rows in order.  So each paged query
+ * has a plan with LIMIT 100 for pages up to 100 and one with LIMIT 1000
+ * for larger ones: with LIMIT 1000 alone, a person's feed of a few hundred
+ * visible rows was planned as a bitmap scan of all of them and a sort,
+ * where a page of 40 needs the first 40 index entries.  The first page and
+ * the following ones are separate plans too, so the cursor is an index
+ * condition (a row comparison on the index's columns) rather than an OR the
+ * index cannot use.
  *
  * Reads run SPI read-only: they see the calling statement's snapshot, so
  * the two queries of a user feed or a crud agree with each other.
@@ -37,8 +41,20 @@
 #include "cruddur.h"
 #include "json_writer.h"
 
-/* Largest page; the LIMIT of the paged queries below */
+/* Largest page; the LIMIT of the paged queries for large pages */
 #define MAX_PAGE_SIZE 1000
+
+/* Largest small page; the LIMIT of the paged queries for small pages */
+#define SMALL_PAGE_SIZE 100
+
+/* The two plans of a paged query: [0] small pages, [1] large ones */
+#define PAGED(sql, order, nargs, ...) \
+	{ \
+		{sql order " LIMIT 100", nargs, __VA_ARGS__}, \
+		{sql order " LIMIT 1000", nargs, __VA_ARGS__} \
+	}
+#define PAGE_PLAN(queries, page_size) \
+	(&(queries)[(page_size) > SMALL_PAGE_SIZE])
 
 /* A generous guess of one feed item's JSON, to size the result buffer */
 #define ITEM_SIZE_GUESS 384
@@ -64,19 +80,16 @@
 	" JOIN @extschema@.users u ON u.uuid OPERATOR(pg_catalog.=) a.user_uuid" \
 	" WHERE a.reply_to_activity_uuid IS NULL AND " UNEXPIRED("a", "$1")
 #define HOME_FEED_ORDER \
-	" ORDER BY a.created_at DESC, a.uuid DESC LIMIT 1000"
+	" ORDER BY a.created_at DESC, a.uuid DESC"
 
 /* $1 now in UTC; then $2, $3 the cursor */
-static CruddurQuery home_feed_first = {
-	HOME_FEED_SELECT HOME_FEED_ORDER, 1, {TIMESTAMPOID}
-};
+static CruddurQuery home_feed_first[2] =
+	PAGED(HOME_FEED_SELECT, HOME_FEED_ORDER, 1, {TIMESTAMPOID});
 
-static CruddurQuery home_feed_after = {
-	HOME_FEED_SELECT
-	" AND (a.created_at, a.uuid) OPERATOR(pg_catalog.<) ($2, $3)"
-	HOME_FEED_ORDER,
-	3, {TIMESTAMPOID, TIMESTAMPOID, UUIDOID}
-};
+static CruddurQuery home_feed_after[2] =
+	PAGED(HOME_FEED_SELECT
+		  " AND (a.created_at, a.uuid) OPERATOR(pg_catalog.<) ($2, $3)",
+		  HOME_FEED_ORDER, 3, {TIMESTAMPOID, TIMESTAMPOID, UUIDOID});
 
 static const JsonField feed_item_fields[] = {
 	JSON_FIRST("uuid", JSON_UUID),
@@ -128,19 +141,16 @@ static const JsonObject profile = JSON_OBJECT(profile_fields);
 	" JOIN @extschema@.users u ON u.uuid OPERATOR(pg_catalog.=) a.user_uuid" \
 	" WHERE a.user_uuid OPERATOR(pg_catalog.=) $1 AND " UNEXPIRED("a", "$2")
 #define USER_FEED_ORDER \
-	" ORDER BY a.created_at DESC, a.uuid DESC LIMIT 1000"
+	" ORDER BY a.created_at DESC, a.uuid DESC"
 
 /* $1 the person, $2 now in UTC; then $3, $4 the cursor */
-static CruddurQuery user_feed_first = {
-	USER_FEED_SELECT USER_FEED_ORDER, 2, {UUIDOID, TIMESTAMPOID}
-};
+static CruddurQuery user_feed_first[2] =
+	PAGED(USER_FEED_SELECT, USER_FEED_ORDER, 2, {UUIDOID, TIMESTAMPOID});
 
-static CruddurQuery user_feed_after = {
-	USER_FEED_SELECT
-	" AND (a.created_at, a.uuid) OPERATOR(pg_catalog.<) ($3, $4)"
-	USER_FEED_ORDER,
-	4, {UUIDOID, TIMESTAMPOID, TIMESTAMPOID, UUIDOID}
-};
+static CruddurQuery user_feed_after[2] =
+	PAGED(USER_FEED_SELECT
+		  " AND (a.created_at, a.uuid) OPERATOR(pg_catalog.<) ($3, $4)",
+		  USER_FEED_ORDER, 4, {UUIDOID, TIMESTAMPOID, TIMESTAMPOID, UUIDOID});
 
 static const JsonField user_feed_item_fields[] = {
 	JSON_FIRST("uuid", JSON_UUID),
@@ -295,7 +305,8 @@ cruddur_home_feed(PG_FUNCTION_ARGS)
 	int			page_size;
 	bool		after = check_page_arguments(fcinfo, 0, &page_size);
 	StringInfoData buf;
-	CruddurQuery *query = after ? &home_feed_after : &home_feed_first;
+	CruddurQuery *query = PAGE_PLAN(after ? home_feed_after : home_feed_first,
+									 page_size);
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
 
@@ -332,7 +343,8 @@ cruddur_user_feed(PG_FUNCTION_ARGS)
 	int			page_size;
 	bool		after = check_page_arguments(fcinfo, 1, &page_size);
 	StringInfoData buf;
-	CruddurQuery *query = after ? &user_feed_after : &user_feed_first;
+	CruddurQuery *query = PAGE_PLAN(after ? user_feed_after : user_feed_first,
+									 page_size);
 	JsonRows	found;
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, false};
