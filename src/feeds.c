@@ -57,7 +57,7 @@
 	(&(queries)[(page_size) > SMALL_PAGE_SIZE])
 
 /* A generous guess of one feed item's JSON, to size the result buffer */
-#define ITEM_SIZE_GUESS 384
+#define ITEM_SIZE_GUESS 512
 
 /*
  * Unexpired, as the app sees it: no expires_at, or one later than now in
