@@ -20,7 +20,8 @@
 # Tolerance 1 MB: the smallest palloc chunk plus its header takes 24 bytes
 # (cassert builds more), so even the smallest leak per call is >= 2 MB over
 # 90,000 calls; what is left (malloc arenas rounding to pages, stack) moves
-# the peak by tens of kB (see the control rows of a run).  An instrument
+# the peak by at most a few hundred kB (test/README.md has a run's figures).
+# An instrument
 # check (string_agg keeping 33 bytes a row) must exceed it, or the
 # measurement itself is broken and the suite fails.
 #
