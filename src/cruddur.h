@@ -18,9 +18,10 @@
  *
  * The text names the extension's tables as @extschema@.users etc.; the
  * schema is the one the calling SQL function lives in, which for an
- * extension member is the extension's schema.  Plans are prepared with a
- * forced generic plan, so a query with LIMIT $1 is not re-planned on every
- * call, and are re-planned by the plan cache only when the tables change.
+ * extension member is the extension's schema.  Plans are prepared generic
+ * (never re-planned for new parameter values) and for a fast start (callers
+ * stop the executor after a page), and are re-planned by the plan cache
+ * only when the tables change.
  */
 typedef struct CruddurQuery
 {
