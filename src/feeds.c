@@ -5,19 +5,16 @@
  *	  user short.
  *
  * Each read runs saved plans (cruddur_query_plan: prepared once per
- * backend, forced generic) whose rows stream into the json result through
+ * backend, generic and for a fast start) whose rows stream into the json
+ * result through
  * json_writer.c.  The text is byte-identical to test/reference.sql, the
  * row_to_json SQL these functions replace.
  *
- * Paged queries carry a constant LIMIT and the page size goes to the
- * executor as the SPI row count, which stops the scan after the page.  A
- * generic plan of "LIMIT $1" is costed for an unknown fraction of the table
- * and can pick a full sort; a constant limit near the page makes the
- * planner choose the index that yields rows in order.  So each paged query
- * has a plan with LIMIT 100 for pages up to 100 and one with LIMIT 1000
- * for larger ones: with LIMIT 1000 alone, a person's feed of a few hundred
- * visible rows was planned as a bitmap scan of all of them and a sort,
- * where a page of 40 needs the first 40 index entries.  The first page and
+ * Paged queries carry the constant LIMIT 1000 (the largest page) and the
+ * page size goes to the executor as the SPI row count, which stops the scan
+ * after the page; plans made for a fast start (cruddur.c) then walk the
+ * index that yields rows in order.  The home feed has a second plan for
+ * pages above 100, which joins the authors as a set.  The first page and
  * the following ones are separate plans too, so the cursor is an index
  * condition (a row comparison on the index's columns) rather than an OR the
  * index cannot use.
@@ -44,17 +41,8 @@
 /* Largest page; the LIMIT of the paged queries for large pages */
 #define MAX_PAGE_SIZE 1000
 
-/* Largest small page; the LIMIT of the paged queries for small pages */
+/* Largest small page: the home feed's larger pages join users as a set */
 #define SMALL_PAGE_SIZE 100
-
-/* The two plans of a paged query: [0] small pages, [1] large ones */
-#define PAGED(sql, order, nargs, ...) \
-	{ \
-		{sql order " LIMIT 100", nargs, __VA_ARGS__}, \
-		{sql order " LIMIT 1000", nargs, __VA_ARGS__} \
-	}
-#define PAGE_PLAN(queries, page_size) \
-	(&(queries)[(page_size) > SMALL_PAGE_SIZE])
 
 /* A generous guess of one feed item's JSON, to size the result buffer */
 #define ITEM_SIZE_GUESS 512
@@ -168,16 +156,18 @@ static const JsonObject profile = JSON_OBJECT(profile_fields);
 	" JOIN @extschema@.users u ON u.uuid OPERATOR(pg_catalog.=) a.user_uuid" \
 	" WHERE a.user_uuid OPERATOR(pg_catalog.=) $1 AND " UNEXPIRED("a", "$2")
 #define USER_FEED_ORDER \
-	" ORDER BY a.created_at DESC, a.uuid DESC"
+	" ORDER BY a.created_at DESC, a.uuid DESC LIMIT 1000"
 
 /* $1 the person, $2 now in UTC; then $3, $4 the cursor */
-static CruddurQuery user_feed_first[2] =
-	PAGED(USER_FEED_SELECT, USER_FEED_ORDER, 2, {UUIDOID, TIMESTAMPOID});
+static CruddurQuery user_feed_first = {
+	USER_FEED_SELECT USER_FEED_ORDER, 2, {UUIDOID, TIMESTAMPOID}
+};
 
-static CruddurQuery user_feed_after[2] =
-	PAGED(USER_FEED_SELECT
-		  " AND (a.created_at, a.uuid) OPERATOR(pg_catalog.<) ($3, $4)",
-		  USER_FEED_ORDER, 4, {UUIDOID, TIMESTAMPOID, TIMESTAMPOID, UUIDOID});
+static CruddurQuery user_feed_after = {
+	USER_FEED_SELECT
+	" AND (a.created_at, a.uuid) OPERATOR(pg_catalog.<) ($3, $4)"
+	USER_FEED_ORDER, 4, {UUIDOID, TIMESTAMPOID, TIMESTAMPOID, UUIDOID}
+};
 
 static const JsonField user_feed_item_fields[] = {
 	JSON_FIRST("uuid", JSON_UUID),
@@ -332,8 +322,8 @@ cruddur_home_feed(PG_FUNCTION_ARGS)
 	int			page_size;
 	bool		after = check_page_arguments(fcinfo, 0, &page_size);
 	StringInfoData buf;
-	CruddurQuery *query = PAGE_PLAN(after ? home_feed_after : home_feed_first,
-									 page_size);
+	CruddurQuery *query = &(after ? home_feed_after : home_feed_first)
+		[page_size > SMALL_PAGE_SIZE];
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
 
@@ -370,8 +360,7 @@ cruddur_user_feed(PG_FUNCTION_ARGS)
 	int			page_size;
 	bool		after = check_page_arguments(fcinfo, 1, &page_size);
 	StringInfoData buf;
-	CruddurQuery *query = PAGE_PLAN(after ? user_feed_after : user_feed_first,
-									 page_size);
+	CruddurQuery *query = after ? &user_feed_after : &user_feed_first;
 	JsonRows	found;
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, false};
