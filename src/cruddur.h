@@ -11,7 +11,10 @@
 #define CRUDDUR_H
 
 #include "fmgr.h"
+#include "datatype/timestamp.h"
 #include "executor/spi.h"
+
+#include "json_writer.h"
 
 /*
  * A query of ours, prepared once per backend and kept.
@@ -36,5 +39,10 @@ typedef struct CruddurQuery
 /* cruddur.c */
 extern Oid	cruddur_schema(FunctionCallInfo fcinfo);
 extern SPIPlanPtr cruddur_query_plan(CruddurQuery *query, Oid nspid);
+
+/* home_feed_scan.c */
+extern bool home_feed_scan(Oid nspid, int page_size, const Datum *cursor,
+						   Timestamp now, StringInfo buf,
+						   const JsonObject *object);
 
 #endif							/* CRUDDUR_H */

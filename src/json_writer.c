@@ -321,39 +321,22 @@ json_append_text_datum(StringInfo buf, Datum value)
 }
 
 /*
- * The DestReceiver: each row the executor sends becomes one object.
+ * One object of shape "object" from values in field order (a row of a
+ * query whose columns are the object's fields).
  */
-typedef struct JsonRowReceiver
+void
+json_append_object(StringInfo buf, const JsonObject *object,
+				   const Datum *values, const bool *isnull)
 {
-	DestReceiver pub;
-	StringInfo	buf;
-	const JsonObject *object;
-	JsonRows	rows;
-} JsonRowReceiver;
-
-static bool
-json_receive_slot(TupleTableSlot *slot, DestReceiver *self)
-{
-	JsonRowReceiver *r = (JsonRowReceiver *) self;
-	StringInfo	buf = r->buf;
-	const JsonField *field = r->object->fields;
-	int			nfields = r->object->nfields;
+	const JsonField *field = object->fields;
 	int			i;
 
-	/* a page of 1000 long rows must still honour cancel and timeouts */
-	CHECK_FOR_INTERRUPTS();
-
-	slot_getallattrs(slot);
-
-	if (r->rows.nrows > 0)
-		appendStringInfoCharMacro(buf, ',');
-
-	for (i = 0; i < nfields; i++, field++)
+	for (i = 0; i < object->nfields; i++, field++)
 	{
-		Datum		value = slot->tts_values[i];
+		Datum		value = values[i];
 
 		appendBinaryStringInfoNT(buf, field->prefix, field->prefixlen);
-		if (slot->tts_isnull[i])
+		if (isnull[i])
 		{
 			json_append_literal(buf, "null");
 			continue;
@@ -380,6 +363,32 @@ json_receive_slot(TupleTableSlot *slot, DestReceiver *self)
 		}
 	}
 	appendStringInfoCharMacro(buf, '}');
+}
+
+/*
+ * The DestReceiver: each row the executor sends becomes one object.
+ */
+typedef struct JsonRowReceiver
+{
+	DestReceiver pub;
+	StringInfo	buf;
+	const JsonObject *object;
+	JsonRows	rows;
+} JsonRowReceiver;
+
+static bool
+json_receive_slot(TupleTableSlot *slot, DestReceiver *self)
+{
+	JsonRowReceiver *r = (JsonRowReceiver *) self;
+
+	/* a page of 1000 long rows must still honour cancel and timeouts */
+	CHECK_FOR_INTERRUPTS();
+
+	slot_getallattrs(slot);
+
+	if (r->rows.nrows > 0)
+		appendStringInfoCharMacro(r->buf, ',');
+	json_append_object(r->buf, r->object, slot->tts_values, slot->tts_isnull);
 
 	if (r->object->fields[0].kind == JSON_UUID && !slot->tts_isnull[0])
 		memcpy(&r->rows.last_uuid, DatumGetUUIDP(slot->tts_values[0]),

@@ -73,6 +73,10 @@ extern void json_append_text(StringInfo buf, const char *s, int len);
 extern void json_append_uuid(StringInfo buf, const pg_uuid_t *uuid);
 extern void json_append_timestamp(StringInfo buf, Datum timestamp);
 
+/* One object of shape "object" from values in field order */
+extern void json_append_object(StringInfo buf, const JsonObject *object,
+							   const Datum *values, const bool *isnull);
+
 #define json_append_literal(buf, lit) \
 	json_append_raw((buf), (lit), sizeof(lit) - 1)
 

@@ -1,0 +1,144 @@
+--
+-- The home feed's two ways to a page (src/home_feed_scan.c): straight from
+-- activities_home_feed_idx, or, when that would not be what the query does,
+-- the saved plan.  Each case below has a result only the query's meaning
+-- gives: row level security, column privileges, no privilege, inheritance
+-- children, and an index that is missing or not as the install script made
+-- it.  Every page is also compared with the reference SQL
+-- (test/reference.sql) run by the same role.  test/differential.sh shows
+-- which way served (auto_explain) and compares both on hostile data.
+--
+\set VERBOSITY terse
+BEGIN;
+\set ECHO none
+\i test/reference.sql
+\set ECHO all
+
+INSERT INTO users (uuid, display_name, handle, email, cognito_user_id) VALUES
+('00000000-0000-7000-8000-0000000000a1', 'Ann', 'ann', 'ann@example.com', 'sub-ann'),
+('00000000-0000-7000-8000-0000000000a2', 'Bob', 'bob', 'bob@example.com', 'sub-bob');
+
+INSERT INTO activities (uuid, user_uuid, message, reply_to_activity_uuid, expires_at, created_at) VALUES
+('00000000-0000-7000-8000-0000000000b1', '00000000-0000-7000-8000-0000000000a1',
+ 'ann 1', NULL, NULL, '2024-05-01 10:00:00'),
+('00000000-0000-7000-8000-0000000000b2', '00000000-0000-7000-8000-0000000000a2',
+ 'bob 1, expires far ahead', NULL, '2999-01-01', '2024-05-01 11:00:00'),
+('00000000-0000-7000-8000-0000000000b3', '00000000-0000-7000-8000-0000000000a1',
+ 'ann 2, expired', NULL, '2000-01-01', '2024-05-01 12:00:00'),
+('00000000-0000-7000-8000-0000000000b4', '00000000-0000-7000-8000-0000000000a2',
+ 'bob 2', NULL, NULL, '2024-05-01 13:00:00'),
+('00000000-0000-7000-8000-0000000000c1', '00000000-0000-7000-8000-0000000000a2',
+ 'bob, a reply', '00000000-0000-7000-8000-0000000000b1', NULL, '2024-05-01 14:00:00');
+
+-- The messages of a page, and whether its text is the reference's
+CREATE FUNCTION pg_temp.page(page_size int DEFAULT 20, ts timestamp DEFAULT NULL, id uuid DEFAULT NULL)
+RETURNS TABLE (messages text, same_as_reference boolean) LANGUAGE sql AS $$
+SELECT (SELECT string_agg(e->>'message', ' | ' ORDER BY o)
+		  FROM json_array_elements(public.cruddur_home_feed(page_size, ts, id)) WITH ORDINALITY x(e, o)),
+	   public.cruddur_home_feed(page_size, ts, id)::text = cruddur_ref.home_feed(page_size, ts, id)::text
+$$;
+
+CREATE ROLE cruddur_test_scan;
+GRANT SELECT ON users, activities TO cruddur_test_scan;
+GRANT USAGE ON SCHEMA cruddur_ref TO cruddur_test_scan;
+
+-- Straight from the index: newest first, no reply, nothing expired; pages
+-- after a cursor
+SELECT * FROM pg_temp.page();
+SELECT * FROM pg_temp.page(1);
+SELECT * FROM pg_temp.page(1, '2024-05-01 13:00:00', '00000000-0000-7000-8000-0000000000b4');
+SELECT * FROM pg_temp.page(5, '2024-05-01 11:00:00', '00000000-0000-7000-8000-0000000000b2');
+SET ROLE cruddur_test_scan;
+SELECT * FROM pg_temp.page();
+RESET ROLE;
+
+-- Row level security on activities: the policy applies
+ALTER TABLE activities ENABLE ROW LEVEL SECURITY;
+CREATE POLICY only_ann ON activities FOR SELECT TO cruddur_test_scan
+	USING (user_uuid = '00000000-0000-7000-8000-0000000000a1');
+SET ROLE cruddur_test_scan;
+SELECT * FROM pg_temp.page();
+RESET ROLE;
+-- (the superuser bypasses it)
+SELECT * FROM pg_temp.page();
+DROP POLICY only_ann ON activities;
+ALTER TABLE activities DISABLE ROW LEVEL SECURITY;
+
+-- Row level security on users: the join drops the cruds of those hidden
+ALTER TABLE users ENABLE ROW LEVEL SECURITY;
+CREATE POLICY only_bob ON users FOR SELECT TO cruddur_test_scan
+	USING (handle = 'bob');
+SET ROLE cruddur_test_scan;
+SELECT * FROM pg_temp.page();
+RESET ROLE;
+DROP POLICY only_bob ON users;
+ALTER TABLE users DISABLE ROW LEVEL SECURITY;
+
+-- Privileges: none on activities is refused as the query refuses it ...
+REVOKE SELECT ON activities FROM cruddur_test_scan;
+SAVEPOINT refused;
+SET ROLE cruddur_test_scan;
+SELECT cruddur_home_feed();
+ROLLBACK TO SAVEPOINT refused;
+-- ... SELECT on every column the feed reads is enough ...
+GRANT SELECT (uuid, user_uuid, message, replies_count, reposts_count, likes_count,
+			  reply_to_activity_uuid, expires_at, created_at) ON activities TO cruddur_test_scan;
+SET ROLE cruddur_test_scan;
+SELECT * FROM pg_temp.page();
+RESET ROLE;
+-- ... and one column short is not
+REVOKE SELECT (likes_count) ON activities FROM cruddur_test_scan;
+SAVEPOINT refused;
+SET ROLE cruddur_test_scan;
+SELECT cruddur_home_feed();
+ROLLBACK TO SAVEPOINT refused;
+GRANT SELECT ON activities TO cruddur_test_scan;
+-- none on users is refused too
+REVOKE SELECT ON users FROM cruddur_test_scan;
+SAVEPOINT refused;
+SET ROLE cruddur_test_scan;
+SELECT cruddur_home_feed();
+ROLLBACK TO SAVEPOINT refused;
+GRANT SELECT ON users TO cruddur_test_scan;
+
+-- An inheritance child's cruds are in the feed, as in the query
+SAVEPOINT child;
+CREATE TABLE activities_archive () INHERITS (activities);
+INSERT INTO activities_archive (uuid, user_uuid, message, created_at) VALUES
+('00000000-0000-7000-8000-0000000000d1', '00000000-0000-7000-8000-0000000000a1',
+ 'ann, archived', '2024-05-01 12:30:00');
+SELECT * FROM pg_temp.page();
+ROLLBACK TO SAVEPOINT child;
+
+-- The index not as the install script made it: the page is still the
+-- query's.  Ascending:
+SAVEPOINT idx;
+DROP INDEX activities_home_feed_idx;
+CREATE INDEX activities_home_feed_idx ON activities (created_at, uuid)
+	WHERE reply_to_activity_uuid IS NULL;
+SELECT * FROM pg_temp.page();
+SELECT * FROM pg_temp.page(1, '2024-05-01 13:00:00', '00000000-0000-7000-8000-0000000000b4');
+-- a predicate that leaves out cruds with an expiry:
+DROP INDEX activities_home_feed_idx;
+CREATE INDEX activities_home_feed_idx ON activities (created_at DESC, uuid DESC)
+	WHERE reply_to_activity_uuid IS NULL AND expires_at IS NULL;
+SELECT * FROM pg_temp.page();
+-- on other columns:
+DROP INDEX activities_home_feed_idx;
+CREATE INDEX activities_home_feed_idx ON activities (expires_at DESC, uuid DESC)
+	WHERE reply_to_activity_uuid IS NULL;
+SELECT * FROM pg_temp.page();
+-- none at all:
+DROP INDEX activities_home_feed_idx;
+SELECT * FROM pg_temp.page();
+ROLLBACK TO SAVEPOINT idx;
+-- the index as made serves again
+SELECT * FROM pg_temp.page();
+
+-- Replies, expiry and authors are read from the row, whatever the index
+-- holds: a crud that becomes a reply leaves the feed at once
+UPDATE activities SET reply_to_activity_uuid = '00000000-0000-7000-8000-0000000000b1'
+ WHERE uuid = '00000000-0000-7000-8000-0000000000b4';
+SELECT * FROM pg_temp.page();
+
+ROLLBACK;
