@@ -9,10 +9,18 @@
 -- which way served (auto_explain) and compares both on hostile data.
 --
 \set VERBOSITY terse
-BEGIN;
 \set ECHO none
 \i test/reference.sql
 \set ECHO all
+-- The messages of a page, and whether its text is the reference's
+CREATE FUNCTION pg_temp.page(page_size int DEFAULT 20, ts timestamp DEFAULT NULL, id uuid DEFAULT NULL)
+RETURNS TABLE (messages text, same_as_reference boolean) LANGUAGE sql AS $$
+SELECT (SELECT string_agg(e->>'message', ' | ' ORDER BY o)
+		  FROM json_array_elements(public.cruddur_home_feed(page_size, ts, id)) WITH ORDINALITY x(e, o)),
+	   public.cruddur_home_feed(page_size, ts, id)::text = cruddur_ref.home_feed(page_size, ts, id)::text
+$$;
+
+BEGIN;
 
 INSERT INTO users (uuid, display_name, handle, email, cognito_user_id) VALUES
 ('00000000-0000-7000-8000-0000000000a1', 'Ann', 'ann', 'ann@example.com', 'sub-ann'),
@@ -29,14 +37,6 @@ INSERT INTO activities (uuid, user_uuid, message, reply_to_activity_uuid, expire
  'bob 2', NULL, NULL, '2024-05-01 13:00:00'),
 ('00000000-0000-7000-8000-0000000000c1', '00000000-0000-7000-8000-0000000000a2',
  'bob, a reply', '00000000-0000-7000-8000-0000000000b1', NULL, '2024-05-01 14:00:00');
-
--- The messages of a page, and whether its text is the reference's
-CREATE FUNCTION pg_temp.page(page_size int DEFAULT 20, ts timestamp DEFAULT NULL, id uuid DEFAULT NULL)
-RETURNS TABLE (messages text, same_as_reference boolean) LANGUAGE sql AS $$
-SELECT (SELECT string_agg(e->>'message', ' | ' ORDER BY o)
-		  FROM json_array_elements(public.cruddur_home_feed(page_size, ts, id)) WITH ORDINALITY x(e, o)),
-	   public.cruddur_home_feed(page_size, ts, id)::text = cruddur_ref.home_feed(page_size, ts, id)::text
-$$;
 
 CREATE ROLE cruddur_test_scan;
 GRANT SELECT ON users, activities TO cruddur_test_scan;
@@ -140,5 +140,46 @@ SELECT * FROM pg_temp.page();
 UPDATE activities SET reply_to_activity_uuid = '00000000-0000-7000-8000-0000000000b1'
  WHERE uuid = '00000000-0000-7000-8000-0000000000b4';
 SELECT * FROM pg_temp.page();
+-- authors changed since the last page (their rows now elsewhere, or
+-- further along the same chain) show as changed
+UPDATE users SET display_name = 'Ann II' WHERE handle = 'ann';
+UPDATE users SET handle = 'bobby' WHERE handle = 'bob';
+SELECT e->>'display_name' AS display_name, e->>'handle' AS handle, e->>'message' AS message
+  FROM json_array_elements(cruddur_home_feed()) e;
+SELECT * FROM pg_temp.page();
 
 ROLLBACK;
+
+-- Authors are looked for where their row was last time (a hint kept by the
+-- backend), checked against the snapshot and the uuid.  Outside a
+-- transaction, to VACUUM: a person whose row moved to an earlier page, and
+-- whose old page VACUUM then truncated away, is still found.
+VACUUM users;
+INSERT INTO users (uuid, display_name, handle, email, cognito_user_id, bio)
+SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(i), 12, '0'))::uuid, 'Filler ' || i, 'filler_' || i,
+	   'filler' || i || '@example.com', 'sub-filler-' || i, repeat('y', 1500)
+  FROM generate_series(1, 100) i;
+INSERT INTO users (uuid, display_name, handle, email, cognito_user_id, bio) VALUES
+('00000000-0000-7000-8000-0000000000e1', 'Xavier', 'xavier', 'x@example.com', 'sub-x', repeat('y', 1500));
+INSERT INTO users (uuid, display_name, handle, email, cognito_user_id, bio)
+SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(i), 12, '0'))::uuid, 'Filler ' || i, 'filler_' || i,
+	   'filler' || i || '@example.com', 'sub-filler-' || i, repeat('y', 1500)
+  FROM generate_series(101, 200) i;
+INSERT INTO activities (uuid, user_uuid, message, created_at) VALUES
+('00000000-0000-7000-8000-0000000000f1', '00000000-0000-7000-8000-0000000000e1', 'x 1', '2024-06-01 10:00:00');
+CREATE TEMP TABLE xavier_was AS
+SELECT (ctid::text::point)[0]::int AS block FROM users WHERE handle = 'xavier';
+SELECT * FROM pg_temp.page();
+-- free the pages before Xavier's, move Xavier there, empty the pages after
+DELETE FROM users WHERE handle LIKE 'filler%' AND substr(handle, 8)::int <= 100;
+VACUUM users;
+UPDATE users SET handle = 'xavier_moved', bio = repeat('z', 1700) WHERE handle = 'xavier';
+DELETE FROM users WHERE handle LIKE 'filler%';
+VACUUM users;
+SELECT (SELECT block FROM xavier_was) >= pg_relation_size('users') / 8192 AS old_page_truncated,
+	   (ctid::text::point)[0]::int < (SELECT block FROM xavier_was) AS moved_before
+  FROM users WHERE handle = 'xavier_moved';
+SELECT json_array_elements(cruddur_home_feed())->>'handle' AS handle;
+SELECT cruddur_home_feed()::text = cruddur_ref.home_feed()::text AS same_as_reference;
+DELETE FROM users WHERE handle = 'xavier_moved';
+DROP SCHEMA cruddur_ref CASCADE;

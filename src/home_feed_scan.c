@@ -30,6 +30,7 @@
 #include "access/nbtree.h"
 #include "access/relation.h"
 #include "access/table.h"
+#include "storage/bufmgr.h"
 #include "access/tableam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
@@ -43,6 +44,7 @@
 #include "utils/acl.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
+#include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -120,6 +122,27 @@ typedef struct HomeFeedRelations
 static HomeFeedRelations rels_cache;
 static bool callback_registered = false;
 
+/*
+ * Where each author's row was found last time, across calls: users' uuid to
+ * the heap TID its primary key entry gave (the root of the row's HOT
+ * chain).  Only a hint: a row found there counts only if it is visible to
+ * the snapshot and has that uuid, and then it is that person's row (the
+ * primary key allows one visible row per uuid); otherwise the index is
+ * asked.  It spares a B-tree descent per author, most of a page of 1000's
+ * author lookups.  Kept for one users relation, emptied when its relcache
+ * entry is invalidated, and when full.
+ */
+#define AUTHOR_HINTS_MAX 8192
+
+typedef struct AuthorHint
+{
+	pg_uuid_t	uuid;			/* key */
+	ItemPointerData tid;
+} AuthorHint;
+
+static HTAB *author_hints = NULL;
+static Oid	author_hints_relid = InvalidOid;
+
 static void
 invalidate_relations(Datum arg, Oid relid)
 {
@@ -128,11 +151,14 @@ invalidate_relations(Datum arg, Oid relid)
 	if (!OidIsValid(relid))
 	{
 		rels_cache.valid = false;
+		author_hints_relid = InvalidOid;
 		return;
 	}
 	for (i = 0; i < R_NRELATIONS; i++)
 		if (rels_cache.relids[i] == relid)
 			rels_cache.valid = false;
+	if (relid == author_hints_relid)
+		author_hints_relid = InvalidOid;
 }
 
 /*
@@ -333,60 +359,132 @@ readable_as_whole(Relation rel)
 }
 
 /*
- * The authors of a page, each looked up once: an open-addressing table of
- * twice the page's size, which stops taking new authors when half full (the
- * lookups then go to the index each time; only pages of rows whose authors
- * are missing, which the foreign key prevents, could get there).
+ * The authors of one page, each looked up once: an open-addressing table of
+ * indexes into "found", twice as many slots as it holds.  Once "found" is
+ * full (only pages of rows whose authors are missing, which the foreign key
+ * prevents, get there) further authors are looked up every time.
  */
 typedef struct Author
 {
-	bool		used;
-	bool		found;			/* false: no such person, the join drops the row */
 	pg_uuid_t	uuid;
+	bool		found;			/* false: no such person, the join drops the row */
 	Datum		display_name;
 	Datum		handle;
 } Author;
 
 typedef struct Authors
 {
-	Author	   *slots;
+	int32	   *slots;			/* 0 empty, else 1 + index into "found" */
 	uint32		mask;
-	uint32		count;
-	IndexScanDesc scan;			/* of users_pkey */
-	TupleTableSlot *slot;
-	const AttrNumber *attnums;
+	Author	   *found;
+	int			nfound;
+	int			maxfound;
 	Author		uncached;
+	Relation	rel;
+	const AttrNumber *attnums;
+	TupleTableSlot *slot;
+	IndexScanDesc scan;			/* of users_pkey */
+	IndexFetchTableData *fetch; /* of users, for the hints */
+	BlockNumber nblocks;		/* of users, InvalidBlockNumber until needed */
 } Authors;
+
+static uint32
+uuid_hash(const pg_uuid_t *uuid)
+{
+	uint32		w[4];
+
+	memcpy(w, uuid->data, sizeof(w));
+	return hash_bytes_uint32(w[0] ^ w[1] ^ w[2] ^ w[3]);
+}
+
+/* Whether the row at the hinted TID is the author's visible row */
+static bool
+fetch_hinted(Authors *authors, const pg_uuid_t *uuid, AuthorHint *hint)
+{
+	bool		call_again = false;
+	bool		isnull;
+	Datum		value;
+
+	/*
+	 * Past the end is an error to read.  VACUUM's truncation is followed by
+	 * an invalidation that empties the hints, so this is only a guard; the
+	 * table cannot shrink while we hold our lock.
+	 */
+	if (authors->nblocks == InvalidBlockNumber)
+		authors->nblocks = RelationGetNumberOfBlocks(authors->rel);
+	if (ItemPointerGetBlockNumber(&hint->tid) >= authors->nblocks ||
+		!table_index_fetch_tuple(authors->fetch, &hint->tid,
+								 GetActiveSnapshot(), authors->slot,
+								 &call_again, NULL))
+		return false;
+	value = slot_getattr(authors->slot, authors->attnums[U_UUID], &isnull);
+	return !isnull && memcmp(DatumGetUUIDP(value)->data, uuid->data,
+							 UUID_LEN) == 0;
+}
+
+/* Look the author up: by the hint, else in users_pkey (updating the hint) */
+static bool
+fetch_author(Authors *authors, const pg_uuid_t *uuid)
+{
+	AuthorHint *hint;
+	ScanKeyData key;
+	bool		found;
+
+	if (author_hints == NULL ||
+		author_hints_relid != RelationGetRelid(authors->rel) ||
+		hash_get_num_entries(author_hints) >= AUTHOR_HINTS_MAX)
+	{
+		HASHCTL		ctl;
+
+		if (author_hints != NULL)
+			hash_destroy(author_hints);
+		ctl.keysize = sizeof(pg_uuid_t);
+		ctl.entrysize = sizeof(AuthorHint);
+		author_hints = hash_create("cruddur author hints", 1024, &ctl,
+								   HASH_ELEM | HASH_BLOBS);
+		author_hints_relid = RelationGetRelid(authors->rel);
+	}
+
+	hint = hash_search(author_hints, uuid, HASH_ENTER, &found);
+	if (found && fetch_hinted(authors, uuid, hint))
+		return true;
+
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ,
+				UUIDPGetDatum(uuid));
+	index_rescan(authors->scan, &key, 1, NULL, 0);
+	if (index_getnext_slot(authors->scan, ForwardScanDirection, authors->slot))
+	{
+		hint->tid = authors->scan->xs_heaptid;
+		return true;
+	}
+	hash_search(author_hints, uuid, HASH_REMOVE, NULL);
+	return false;
+}
 
 static Author *
 find_author(Authors *authors, const pg_uuid_t *uuid)
 {
-	uint32		i = hash_bytes(uuid->data, UUID_LEN) & authors->mask;
+	uint32		i = uuid_hash(uuid) & authors->mask;
 	Author	   *author;
-	ScanKeyData key;
 
 	for (;; i = (i + 1) & authors->mask)
 	{
-		author = &authors->slots[i];
-		if (!author->used)
+		if (authors->slots[i] == 0)
 			break;
+		author = &authors->found[authors->slots[i] - 1];
 		if (memcmp(author->uuid.data, uuid->data, UUID_LEN) == 0)
 			return author;
 	}
-	if (authors->count * 2 >= authors->mask + 1)
-		author = &authors->uncached;
-	else
+	if (authors->nfound < authors->maxfound)
 	{
-		author->used = true;
-		authors->count++;
+		author = &authors->found[authors->nfound++];
+		authors->slots[i] = authors->nfound;
 	}
-	memcpy(&author->uuid, uuid, sizeof(pg_uuid_t));
+	else
+		author = &authors->uncached;
 
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ,
-				UUIDPGetDatum(&author->uuid));
-	index_rescan(authors->scan, &key, 1, NULL, 0);
-	author->found = index_getnext_slot(authors->scan, ForwardScanDirection,
-									   authors->slot);
+	memcpy(&author->uuid, uuid, sizeof(pg_uuid_t));
+	author->found = fetch_author(authors, uuid);
 	if (author->found)
 	{
 		bool		isnull;
@@ -442,12 +540,17 @@ home_feed_scan(Oid nspid, int page_size, const Datum *cursor, Timestamp now,
 	}
 
 	memset(&authors, 0, sizeof(authors));
+	authors.maxfound = page_size;
+	authors.found = palloc(sizeof(Author) * authors.maxfound);
 	authors.mask = pg_nextpower2_32(2 * page_size) - 1;
-	authors.slots = palloc0(sizeof(Author) * (authors.mask + 1));
+	authors.slots = palloc0(sizeof(int32) * (authors.mask + 1));
+	authors.rel = rel[R_USERS];
 	authors.attnums = rels_cache.users_attnums;
 	authors.slot = table_slot_create(rel[R_USERS], NULL);
 	authors.scan = index_beginscan(rel[R_USERS], rel[R_USERS_PKEY],
 								   GetActiveSnapshot(), 1, 0);
+	authors.fetch = table_index_fetch_begin(rel[R_USERS]);
+	authors.nblocks = InvalidBlockNumber;
 
 	slot = table_slot_create(rel[R_ACTIVITIES], NULL);
 	scan = index_beginscan(rel[R_ACTIVITIES], rel[R_HOME_FEED_IDX],
@@ -518,6 +621,7 @@ home_feed_scan(Oid nspid, int page_size, const Datum *cursor, Timestamp now,
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	index_endscan(authors.scan);
+	table_index_fetch_end(authors.fetch);
 	ExecDropSingleTupleTableSlot(authors.slot);
 	for (i = 0; i < R_NRELATIONS; i++)
 		relation_close(rel[i], NoLock);
