@@ -6,6 +6,8 @@
 #   - cruddur_home_feed walking every page with page sizes 1, 7, 20 and 1000
 #     from each page's last item, plus cursors that fall between rows; the
 #     walk returns every visible top-level crud exactly once, newest first;
+#     both ways to a page (straight from the index, and the saved plan when
+#     row level security is on), with auto_explain showing which served;
 #   - cruddur_user_feed of every person, walking every page (1, 7, 40, 1000),
 #     each of their visible cruds and replies exactly once; handles in odd
 #     case; unknown handles give NULL like the SQL;
@@ -642,6 +644,36 @@ psql_ -c "SET TimeZone = 'Pacific/Kiritimati'" -c 'SELECT diff.writes()' >/dev/n
 # what follows the writes: every read again
 psql_ -c "UPDATE diff.result SET check_name = check_name || ' (before the writes)' WHERE status <> 'SKIP' AND check_name NOT LIKE 'writes%'" || exit 1
 reads Pacific/Kiritimati || exit 1
+
+# The home feed has two ways to a page (src/home_feed_scan.c): straight from
+# its index, which served every home feed above, and its saved plan, which
+# serves when, among other cases, row level security is enabled on
+# activities.  auto_explain, logging nested statements, shows which ran: no
+# plan of the feed's query while the index scan serves, one per call
+# otherwise.  Then every home feed check again through the saved plan (the
+# superuser bypasses row level security, so the rows are the same).
+home_feed_plans() {
+	psql_ -c "LOAD 'auto_explain'" -c 'SET auto_explain.log_min_duration = 0' \
+		-c 'SET auto_explain.log_nested_statements = on' -c 'SET client_min_messages = log' \
+		-c "SELECT public.cruddur_home_feed(20), public.cruddur_home_feed(1000),
+				   public.cruddur_home_feed(7, 'infinity', gen_random_uuid())" 2>&1 >/dev/null |
+		grep -c 'Query Text: SELECT a.uuid, u.display_name'
+}
+check_plans() {	# name expected
+	local n
+	n=$(home_feed_plans)
+	if [ "$n" = "$2" ]; then status=PASS; else status=FAIL; fi
+	psql_ -c "SELECT diff.record('$status', 'which way served the home feed, $1', '$n plans of the feed''s query logged for 3 calls, expected $2')" >/dev/null
+}
+check_plans 'index scan' 0 || exit 1
+psql_ -c 'ALTER TABLE public.activities ENABLE ROW LEVEL SECURITY' || exit 1
+check_plans 'with row level security: saved plan' 3 || exit 1
+psql_ -c "SET TimeZone = 'Pacific/Kiritimati'" \
+	-c 'SELECT diff.home_feed_walk(1)' -c 'SELECT diff.home_feed_walk(7)' \
+	-c 'SELECT diff.home_feed_walk(20)' -c 'SELECT diff.home_feed_walk(1000)' \
+	-c 'SELECT diff.home_feed_cursors()' \
+	-c "UPDATE diff.result SET check_name = check_name || ' (saved plan)' WHERE id > (SELECT max(id) - 5 FROM diff.result)" >/dev/null || exit 1
+psql_ -c 'ALTER TABLE public.activities DISABLE ROW LEVEL SECURITY' || exit 1
 
 psql_ -At -F ' ' -c "SELECT status, check_name || ': ' || detail FROM diff.result ORDER BY id"
 read -r fails skips passes < <(psql_ -At -F ' ' -c "SELECT count(*) FILTER (WHERE status = 'FAIL'), count(*) FILTER (WHERE status = 'SKIP'), count(*) FILTER (WHERE status = 'PASS') FROM diff.result")
