@@ -6,9 +6,10 @@
  *
  * Each read runs saved plans (cruddur_query_plan: prepared once per
  * backend, generic and for a fast start) whose rows stream into the json
- * result through
- * json_writer.c.  The text is byte-identical to test/reference.sql, the
- * row_to_json SQL these functions replace.
+ * result through json_writer.c; the home feed reads its pages straight
+ * from its index instead (home_feed_scan.c) whenever that is exactly what
+ * its plan would do.  The text is byte-identical to test/reference.sql,
+ * the row_to_json SQL these functions replace.
  *
  * Paged queries carry the constant LIMIT 1000 (the largest page) and the
  * page size goes to the executor as the SPI row count, which stops the scan

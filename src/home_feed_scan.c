@@ -10,7 +10,11 @@
  * with the calling statement's snapshot (what SPI read-only would see),
  * skips replies and expired cruds as the query's quals do, looks each
  * author up in users' primary key once per call, and formats the rows with
- * json_writer.c, so the text is the same as the saved plan's.
+ * json_writer.c, so the text is the same as the saved plan's.  The access
+ * methods take the predicate locks of SERIALIZABLE as under the plan: the
+ * index pages and rows read, except that an author found by their hint is
+ * locked by their row alone (its key cannot be inserted again while the
+ * row lives, and changing the row conflicts on the row).
  *
  * It serves only when that is exactly what the query would return and check:
  * the current user may SELECT both tables as wholes, neither has row level
