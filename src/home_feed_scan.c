@@ -450,7 +450,9 @@ fetch_author(Authors *authors, const pg_uuid_t *uuid)
 	}
 
 	hint = hash_search(author_hints, uuid, HASH_ENTER, &found);
-	if (found && fetch_hinted(authors, uuid, hint))
+	if (!found)
+		ItemPointerSetInvalid(&hint->tid);	/* past any end, until found */
+	else if (fetch_hinted(authors, uuid, hint))
 		return true;
 
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ,
