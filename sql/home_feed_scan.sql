@@ -181,5 +181,20 @@ SELECT (SELECT block FROM xavier_was) >= pg_relation_size('users') / 8192 AS old
   FROM users WHERE handle = 'xavier_moved';
 SELECT json_array_elements(cruddur_home_feed())->>'handle' AS handle;
 SELECT cruddur_home_feed()::text = cruddur_ref.home_feed()::text AS same_as_reference;
-DELETE FROM users WHERE handle = 'xavier_moved';
+-- A hint whose place another person's row took: Xavier's row, where the
+-- reads above found him, moves on; VACUUM frees its place, and Yvonne's
+-- new row takes it.  (VACUUM's update of pg_class invalidates the hints
+-- here, as it usually does; the uuid check covers the case where it does
+-- not, which no test constructs.)
+CREATE TEMP TABLE xavier_was_at AS
+SELECT ctid AS old_ctid FROM users WHERE handle = 'xavier_moved';
+UPDATE users SET handle = 'xavier_last' WHERE handle = 'xavier_moved';
+VACUUM users;
+INSERT INTO users (uuid, display_name, handle, email, cognito_user_id) VALUES
+('00000000-0000-7000-8000-0000000000e2', 'Yvonne', 'yvonne', 'y@example.com', 'sub-y');
+SELECT ctid = (SELECT old_ctid FROM xavier_was_at) AS yvonne_took_the_place
+  FROM users WHERE handle = 'yvonne';
+SELECT json_array_elements(cruddur_home_feed())->>'handle' AS handle;
+SELECT cruddur_home_feed()::text = cruddur_ref.home_feed()::text AS same_as_reference;
+DELETE FROM users WHERE handle IN ('xavier_last', 'yvonne');
 DROP SCHEMA cruddur_ref CASCADE;
