@@ -40,11 +40,9 @@
 #include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
-#include "common/hashfn.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/primnodes.h"
-#include "port/pg_bitutils.h"
 #include "utils/acl.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
@@ -127,25 +125,35 @@ static HomeFeedRelations rels_cache;
 static bool callback_registered = false;
 
 /*
- * Where each author's row was found last time, across calls: users' uuid to
- * the heap TID its primary key entry gave (the root of the row's HOT
- * chain).  Only a hint: a row found there counts only if it is visible to
- * the snapshot and has that uuid, and then it is that person's row (the
- * primary key allows one visible row per uuid); otherwise the index is
- * asked.  It spares a B-tree descent per author, most of a page of 1000's
- * author lookups.  Kept for one users relation, emptied when its relcache
- * entry is invalidated, and when full.
+ * The authors, one entry per person, kept by the backend across calls for
+ * one users relation (emptied when its relcache entry is invalidated, and
+ * when full).
+ *
+ * Within a call an entry is the author's display_name and handle, looked
+ * up once however many of the page's cruds are theirs ("call" says which
+ * call they were read in).  Across calls it keeps where the author's row
+ * was found: the heap TID the primary key gave (the root of the row's HOT
+ * chain).  That is only a hint: a row found there counts only if it is
+ * visible to the snapshot and has the author's uuid, and then it is their
+ * row (the primary key allows one visible row per uuid); otherwise
+ * users_pkey is asked.  It spares a B-tree descent per author, most of a
+ * page of 1000's author lookups.
  */
-#define AUTHOR_HINTS_MAX 8192
+#define AUTHORS_MAX 8192
 
-typedef struct AuthorHint
+typedef struct Author
 {
 	pg_uuid_t	uuid;			/* key */
-	ItemPointerData tid;
-} AuthorHint;
+	ItemPointerData tid;		/* the hint; invalid until the index finds it */
+	uint64		call;			/* the call the values below are of */
+	bool		found;			/* false: no such person, the join drops the row */
+	Datum		display_name;	/* in that call's memory context */
+	Datum		handle;
+} Author;
 
-static HTAB *author_hints = NULL;
-static Oid	author_hints_relid = InvalidOid;
+static HTAB *authors_map = NULL;
+static Oid	authors_relid = InvalidOid;
+static uint64 calls = 0;
 
 static void
 invalidate_relations(Datum arg, Oid relid)
@@ -155,14 +163,14 @@ invalidate_relations(Datum arg, Oid relid)
 	if (!OidIsValid(relid))
 	{
 		rels_cache.valid = false;
-		author_hints_relid = InvalidOid;
+		authors_relid = InvalidOid;
 		return;
 	}
 	for (i = 0; i < R_NRELATIONS; i++)
 		if (rels_cache.relids[i] == relid)
 			rels_cache.valid = false;
-	if (relid == author_hints_relid)
-		author_hints_relid = InvalidOid;
+	if (relid == authors_relid)
+		authors_relid = InvalidOid;
 }
 
 /*
@@ -362,28 +370,9 @@ readable_as_whole(Relation rel)
 						  ACL_SELECT) == ACLCHECK_OK;
 }
 
-/*
- * The authors of one page, each looked up once: an open-addressing table of
- * indexes into "found", twice as many slots as it holds.  Once "found" is
- * full (only pages of rows whose authors are missing, which the foreign key
- * prevents, get there) further authors are looked up every time.
- */
-typedef struct Author
-{
-	pg_uuid_t	uuid;
-	bool		found;			/* false: no such person, the join drops the row */
-	Datum		display_name;
-	Datum		handle;
-} Author;
-
+/* What a call needs to look its authors up */
 typedef struct Authors
 {
-	int32	   *slots;			/* 0 empty, else 1 + index into "found" */
-	uint32		mask;
-	Author	   *found;
-	int			nfound;
-	int			maxfound;
-	Author		uncached;
 	Relation	rel;
 	const AttrNumber *attnums;
 	TupleTableSlot *slot;
@@ -392,105 +381,77 @@ typedef struct Authors
 	BlockNumber nblocks;		/* of users, InvalidBlockNumber until needed */
 } Authors;
 
-static uint32
-uuid_hash(const pg_uuid_t *uuid)
-{
-	uint32		w[4];
-
-	memcpy(w, uuid->data, sizeof(w));
-	return hash_bytes_uint32(w[0] ^ w[1] ^ w[2] ^ w[3]);
-}
-
-/* Whether the row at the hinted TID is the author's visible row */
+/* Whether the row at the author's hint is their visible row, into the slot */
 static bool
-fetch_hinted(Authors *authors, const pg_uuid_t *uuid, AuthorHint *hint)
+fetch_hinted(Authors *authors, Author *author)
 {
 	bool		call_again = false;
 	bool		isnull;
 	Datum		value;
 
+	if (!ItemPointerIsValid(&author->tid))
+		return false;
+
 	/*
 	 * Past the end is an error to read.  VACUUM's truncation is followed by
-	 * an invalidation that empties the hints, so this is only a guard; the
+	 * an invalidation that empties the map, so this is only a guard; the
 	 * table cannot shrink while we hold our lock.
 	 */
 	if (authors->nblocks == InvalidBlockNumber)
 		authors->nblocks = RelationGetNumberOfBlocks(authors->rel);
-	if (ItemPointerGetBlockNumber(&hint->tid) >= authors->nblocks ||
-		!table_index_fetch_tuple(authors->fetch, &hint->tid,
+	if (ItemPointerGetBlockNumber(&author->tid) >= authors->nblocks ||
+		!table_index_fetch_tuple(authors->fetch, &author->tid,
 								 GetActiveSnapshot(), authors->slot,
 								 &call_again, NULL))
 		return false;
 	value = slot_getattr(authors->slot, authors->attnums[U_UUID], &isnull);
-	return !isnull && memcmp(DatumGetUUIDP(value)->data, uuid->data,
+	return !isnull && memcmp(DatumGetUUIDP(value)->data, author->uuid.data,
 							 UUID_LEN) == 0;
 }
 
-/* Look the author up: by the hint, else in users_pkey (updating the hint) */
-static bool
-fetch_author(Authors *authors, const pg_uuid_t *uuid)
-{
-	AuthorHint *hint;
-	ScanKeyData key;
-	bool		found;
-
-	if (author_hints == NULL ||
-		author_hints_relid != RelationGetRelid(authors->rel) ||
-		hash_get_num_entries(author_hints) >= AUTHOR_HINTS_MAX)
-	{
-		HASHCTL		ctl;
-
-		if (author_hints != NULL)
-			hash_destroy(author_hints);
-		ctl.keysize = sizeof(pg_uuid_t);
-		ctl.entrysize = sizeof(AuthorHint);
-		author_hints = hash_create("cruddur author hints", 1024, &ctl,
-								   HASH_ELEM | HASH_BLOBS);
-		author_hints_relid = RelationGetRelid(authors->rel);
-	}
-
-	hint = hash_search(author_hints, uuid, HASH_ENTER, &found);
-	if (!found)
-		ItemPointerSetInvalid(&hint->tid);	/* past any end, until found */
-	else if (fetch_hinted(authors, uuid, hint))
-		return true;
-
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ,
-				UUIDPGetDatum(uuid));
-	index_rescan(authors->scan, &key, 1, NULL, 0);
-	if (index_getnext_slot(authors->scan, ForwardScanDirection, authors->slot))
-	{
-		hint->tid = authors->scan->xs_heaptid;
-		return true;
-	}
-	hash_search(author_hints, uuid, HASH_REMOVE, NULL);
-	return false;
-}
-
+/* The author of uuid, read once per call: by the hint, else in users_pkey */
 static Author *
 find_author(Authors *authors, const pg_uuid_t *uuid)
 {
-	uint32		i = uuid_hash(uuid) & authors->mask;
 	Author	   *author;
+	bool		known;
 
-	for (;; i = (i + 1) & authors->mask)
+	if (authors_map == NULL ||
+		authors_relid != RelationGetRelid(authors->rel) ||
+		hash_get_num_entries(authors_map) >= AUTHORS_MAX)
 	{
-		if (authors->slots[i] == 0)
-			break;
-		author = &authors->found[authors->slots[i] - 1];
-		if (memcmp(author->uuid.data, uuid->data, UUID_LEN) == 0)
-			return author;
-	}
-	if (authors->nfound < authors->maxfound)
-	{
-		author = &authors->found[authors->nfound++];
-		authors->slots[i] = authors->nfound;
-	}
-	else
-		author = &authors->uncached;
+		HASHCTL		ctl;
 
-	memcpy(&author->uuid, uuid, sizeof(pg_uuid_t));
-	author->found = fetch_author(authors, uuid);
+		if (authors_map != NULL)
+			hash_destroy(authors_map);
+		ctl.keysize = sizeof(pg_uuid_t);
+		ctl.entrysize = sizeof(Author);
+		authors_map = hash_create("cruddur authors", 1024, &ctl,
+								  HASH_ELEM | HASH_BLOBS);
+		authors_relid = RelationGetRelid(authors->rel);
+	}
+
+	author = hash_search(authors_map, uuid, HASH_ENTER, &known);
+	if (!known)
+		ItemPointerSetInvalid(&author->tid);
+	else if (author->call == calls)
+		return author;
+	author->call = calls;
+
+	author->found = fetch_hinted(authors, author);
+	if (!author->found)
+	{
+		ScanKeyData key;
+
+		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ,
+					UUIDPGetDatum(&author->uuid));
+		index_rescan(authors->scan, &key, 1, NULL, 0);
+		author->found = index_getnext_slot(authors->scan,
+										   ForwardScanDirection,
+										   authors->slot);
+		if (author->found)
+			author->tid = authors->scan->xs_heaptid;
+	}
 	if (author->found)
 	{
 		bool		isnull;
@@ -545,11 +506,8 @@ home_feed_scan(Oid nspid, int page_size, const Datum *cursor, Timestamp now,
 		return false;
 	}
 
-	memset(&authors, 0, sizeof(authors));
-	authors.maxfound = page_size;
-	authors.found = palloc(sizeof(Author) * authors.maxfound);
-	authors.mask = pg_nextpower2_32(2 * page_size) - 1;
-	authors.slots = palloc0(sizeof(int32) * (authors.mask + 1));
+	/* a new call: every author's values are to be read again */
+	calls++;
 	authors.rel = rel[R_USERS];
 	authors.attnums = rels_cache.users_attnums;
 	authors.slot = table_slot_create(rel[R_USERS], NULL);
