@@ -20,6 +20,9 @@ cd "$(dirname "$0")/.."
 
 . test/suite.bash cruddur_upgrade
 
+# The version a fresh install and ALTER EXTENSION ... UPDATE reach.
+current=$(sed -n "s/^default_version *= *'\\(.*\\)'/\\1/p" cruddur.control)
+
 # Checksums of everything but replies_count, which 1.1 recomputes.
 checksums="SELECT (SELECT count(*) || ' ' || md5(string_agg(u::text, E'\\n' ORDER BY uuid)) FROM users u)
 	|| ' ' || (SELECT count(*) || ' ' || md5(string_agg((a.uuid, a.user_uuid, a.message,
@@ -63,8 +66,8 @@ upgrade_vs_fresh() {
 		fail "pg_dump: $(cat "$tmp/pg_dump.log")"
 
 	as "$creator" "$old" -c "ALTER EXTENSION cruddur UPDATE"
-	check "$old" "updated to 1.1" \
-		"SELECT extversion = '1.1' FROM pg_extension WHERE extname = 'cruddur'"
+	check "$old" "updated to $current" \
+		"SELECT extversion = '$current' FROM pg_extension WHERE extname = 'cruddur'"
 
 	after=$(value "$old" "$checksums")
 	[ "$before" = "$after" ] || fail "data changed by the update: $before / $after"
@@ -87,7 +90,7 @@ upgrade_vs_fresh() {
 	[ "$(value "${old}_restored" "$checksums")" = "$before" ] ||
 		fail "a 1.0 dump restored under 1.1 changed the data"
 	check "${old}_restored" "a 1.0 dump restores under 1.1 with the same rows and exact replies_count" \
-		"SELECT ($wrong_counts) = 0 AND extversion = '1.1' FROM pg_extension WHERE extname = 'cruddur'"
+		"SELECT ($wrong_counts) = 0 AND extversion = '$current' FROM pg_extension WHERE extname = 'cruddur'"
 	psql -X -A -t -d "${old}_restored" -f test/extension_catalog.sql >"$tmp/$2_restored.catalog"
 	diff -u "$tmp/$2_fresh.catalog" "$tmp/$2_restored.catalog" ||
 		fail "catalog of the restored 1.0 dump differs from a fresh 1.1 install (- fresh, + restored)"
