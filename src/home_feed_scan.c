@@ -54,6 +54,7 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
+#include "compat.h"
 #include "cruddur.h"
 
 /* The columns read, by name and type; checked once per relcache change */
@@ -302,7 +303,7 @@ fill_relations(Oid nspid)
 					  c->users_attnums))
 		goto done;
 
-	c->relids[R_USERS_PKEY] = RelationGetPrimaryKeyIndex(rel[R_USERS]);
+	c->relids[R_USERS_PKEY] = cruddur_primary_key_index(rel[R_USERS]);
 	if (!OidIsValid(c->relids[R_USERS_PKEY]))
 		goto done;
 	rel[R_HOME_FEED_IDX] = try_relation_open(c->relids[R_HOME_FEED_IDX],
@@ -511,14 +512,14 @@ home_feed_scan(Oid nspid, int page_size, const Datum *cursor, Timestamp now,
 	authors.rel = rel[R_USERS];
 	authors.attnums = rels_cache.users_attnums;
 	authors.slot = table_slot_create(rel[R_USERS], NULL);
-	authors.scan = index_beginscan(rel[R_USERS], rel[R_USERS_PKEY],
-								   GetActiveSnapshot(), 1, 0);
+	authors.scan = cruddur_index_beginscan(rel[R_USERS], rel[R_USERS_PKEY],
+										   GetActiveSnapshot(), 1, 0);
 	authors.fetch = table_index_fetch_begin(rel[R_USERS]);
 	authors.nblocks = InvalidBlockNumber;
 
 	slot = table_slot_create(rel[R_ACTIVITIES], NULL);
-	scan = index_beginscan(rel[R_ACTIVITIES], rel[R_HOME_FEED_IDX],
-						   GetActiveSnapshot(), cursor ? 1 : 0, 0);
+	scan = cruddur_index_beginscan(rel[R_ACTIVITIES], rel[R_HOME_FEED_IDX],
+								   GetActiveSnapshot(), cursor ? 1 : 0, 0);
 	if (cursor)
 	{
 		/*
