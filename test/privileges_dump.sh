@@ -187,9 +187,15 @@ cols AS (
 	  FROM members m JOIN pg_class c ON m.classid = 'pg_class'::regclass AND c.oid = m.objid, roles,
 		   unnest('{SELECT,INSERT,UPDATE,REFERENCES}'::text[]) AS priv
 	 WHERE kind <> 'owner' AND c.relkind = 'r'),
+-- From PostgreSQL 17 on, a table's row type and its array type are members
+-- too (before, only through their table): they go with their table.
 other AS (
 	SELECT 'any', pg_describe_object(classid, objid, 0), 'unclassified extension member', NULL::bool, true
-	  FROM members WHERE classid NOT IN ('pg_proc'::regclass, 'pg_class'::regclass))
+	  FROM members m WHERE classid NOT IN ('pg_proc'::regclass, 'pg_class'::regclass)
+	   AND NOT EXISTS (SELECT FROM pg_type t LEFT JOIN pg_type e ON e.oid = t.typelem
+					    WHERE m.classid = 'pg_type'::regclass AND t.oid = m.objid
+						  AND coalesce(nullif(t.typrelid, 0), e.typrelid) IN
+							  (SELECT objid FROM members WHERE classid = 'pg_class'::regclass)))
 SELECT format('%s %s on %s: %s, expected %s', kind, priv, obj, actual, expected)
   FROM (SELECT kind, obj, priv, actual, expected FROM fns
 		UNION ALL SELECT * FROM tbls UNION ALL SELECT * FROM cols UNION ALL SELECT * FROM other) x
