@@ -7,7 +7,6 @@
 #define CRUDDUR_COMPAT_H
 
 #include "access/genam.h"
-#include "utils/relcache.h"
 
 /*
  * PostgreSQL 18 gave index_beginscan an "instrument" argument, where
@@ -19,17 +18,6 @@
 #else
 #define cruddur_index_beginscan(heap, index, snapshot, nkeys, norderbys) \
 	index_beginscan(heap, index, snapshot, nkeys, norderbys)
-#endif
-
-/*
- * PostgreSQL 18's RelationGetPrimaryKeyIndex returns a deferrable primary
- * key when told "deferrable_ok"; earlier releases never return one.  false
- * keeps that answer: a deferrable key may hold duplicates until commit.
- */
-#if PG_VERSION_NUM >= 180000
-#define cruddur_primary_key_index(rel) RelationGetPrimaryKeyIndex(rel, false)
-#else
-#define cruddur_primary_key_index(rel) RelationGetPrimaryKeyIndex(rel)
 #endif
 
 #endif							/* CRUDDUR_COMPAT_H */

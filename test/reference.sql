@@ -60,7 +60,11 @@ FROM (
 ) r
 $$;
 
-CREATE FUNCTION cruddur_ref.activity(activity_uuid uuid)
+-- A crud with its replies; with a page size (1.2), a page of them after the
+-- cursor (LIMIT NULL is every reply).
+CREATE FUNCTION cruddur_ref.activity(activity_uuid uuid, replies_page_size integer DEFAULT NULL,
+									 replies_after_created_at timestamp DEFAULT NULL,
+									 replies_after_uuid uuid DEFAULT NULL)
 RETURNS json LANGUAGE sql STABLE AS $$
 SELECT row_to_json(r)
 FROM (
@@ -76,7 +80,10 @@ FROM (
                FROM public.activities c
                JOIN public.users cu ON cu.uuid = c.user_uuid
               WHERE c.reply_to_activity_uuid = a.uuid
-              ORDER BY c.created_at, c.uuid) x) AS replies
+                AND (replies_after_created_at IS NULL
+                     OR (c.created_at, c.uuid) > (replies_after_created_at, replies_after_uuid))
+              ORDER BY c.created_at, c.uuid
+              LIMIT replies_page_size) x) AS replies
     FROM public.activities a
     JOIN public.users u ON u.uuid = a.user_uuid
    WHERE a.uuid = activity_uuid

@@ -21,8 +21,8 @@
 #   cruddur_uuid_v7 works.
 # - A subscriber (publication of both tables, made by the superuser, who
 #   owns them), after catch-up, returns the primary's JSON for every read
-#   (the home feed by its direct read), and its replies_count values are
-#   exact, also after more writes and deletes.
+#   (the home feed by its direct read), and its kept counts (replies_count,
+#   cruds_count) are exact, also after more writes and deletes.
 #
 # Needs root (the clusters run as postgres) and cruddur installed for
 # $PG_CONFIG (or in $CRUDDUR_DESTDIR, as bin/test does).
@@ -206,15 +206,16 @@ subscribed_up() {
 	fail "the subscriber's rows did not become the primary's in 60 s"
 }
 subscribed_up
-wrong_counts="SELECT count(*) FROM activities p
-	WHERE replies_count <> (SELECT count(*) FROM activities c WHERE c.reply_to_activity_uuid = p.uuid)"
+wrong_counts="SELECT (SELECT count(*) FROM activities p
+	WHERE replies_count <> (SELECT count(*) FROM activities c WHERE c.reply_to_activity_uuid = p.uuid))
+	+ (SELECT count(*) FROM users u WHERE cruds_count <> (SELECT count(*) FROM activities a WHERE a.user_uuid = u.uuid))"
 on "$p1" -f test/pg_upgrade/reads.sql > "$work/reads.primary"
 on "$p3" -f test/pg_upgrade/reads.sql > "$work/reads.subscriber"
 diff -u "$work/reads.primary" "$work/reads.subscriber" | head -20
 cmp -s "$work/reads.primary" "$work/reads.subscriber" || fail "the subscriber's reads differ from the primary's"
-[ "$(on "$p3" -c "$wrong_counts")" = 0 ] || fail "replies_count wrong on the subscriber"
+[ "$(on "$p3" -c "$wrong_counts")" = 0 ] || fail "replies_count or cruds_count wrong on the subscriber"
 [ "$(plans "$p3")" = 0 ] || fail "on the subscriber the home feed ran its saved plan"
-ok "logical subscriber caught up: all $(wc -l < "$work/reads.subscriber") reads return the primary's JSON, replies_count exact"
+ok "logical subscriber caught up: all $(wc -l < "$work/reads.subscriber") reads return the primary's JSON, replies_count and cruds_count exact"
 pgbench -n -h localhost -p "$p1" -U postgres -c 1 -t 200 -f "$work/writes.sql" "$db" > "$work/pgbench.log" 2>&1 ||
 	{ cat "$work/pgbench.log"; fail "more writes on the primary"; }
 on "$p1" -c "DELETE FROM activities WHERE uuid IN (SELECT reply_to_activity_uuid FROM activities
@@ -223,5 +224,5 @@ subscribed_up
 on "$p1" -f test/pg_upgrade/reads.sql > "$work/reads.primary"
 on "$p3" -f test/pg_upgrade/reads.sql > "$work/reads.subscriber"
 cmp -s "$work/reads.primary" "$work/reads.subscriber" || fail "after more writes, the subscriber's reads differ"
-[ "$(on "$p3" -c "$wrong_counts")" = 0 ] || fail "replies_count wrong on the subscriber after more writes"
-ok "after 200 more rounds of writes and deletes of cruds with replies: reads equal, replies_count exact"
+[ "$(on "$p3" -c "$wrong_counts")" = 0 ] || fail "replies_count or cruds_count wrong on the subscriber after more writes"
+ok "after 200 more rounds of writes and deletes of cruds with replies: reads equal, replies_count and cruds_count exact"
