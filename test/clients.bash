@@ -63,7 +63,8 @@ SQL
 # start_pgbouncer NAME=CONNSTR...: pgbouncer with the repository's
 # pgbouncer.ini, of which only the database entry, listen_port and auth_file
 # are replaced (pgbouncer resets a section it meets again, so %include cannot
-# override them), plus its log and pid files; the userlist holds every login
+# override them), plus its log and pid files and the first login role as
+# admin_users (its console: dbname=pgbouncer); the userlist holds every login
 # role of the run (pgbouncer authenticates them and logs in to the server
 # with the same password).
 start_pgbouncer() {
@@ -71,12 +72,16 @@ start_pgbouncer() {
 	bouncer_port=$(free_port)
 	for r in "${roles[@]}"; do printf '"%s" "%s"\n' "$r" "$pw"; done >"$srv/userlist.txt"
 	for d in "$@"; do dbs+="${d%%=*} = ${d#*=}"$'\n'; done
-	awk -v dbs="$dbs" -v port="$bouncer_port" -v srv="$srv" '
+	awk -v dbs="$dbs" -v port="$bouncer_port" -v srv="$srv" -v admin="${roles[0]}" '
 		/^cruddur = / { printf "%s", dbs; n++; next }
 		/^listen_port = / { print "listen_port = " port; n++; next }
 		/^auth_file = / { print "auth_file = " srv "/userlist.txt"; n++; next }
 		{ print }
-		END { print "logfile = " srv "/pgbouncer.log"; print "pidfile = " srv "/pgbouncer.pid"; exit n != 3 }
+		END {
+			print "logfile = " srv "/pgbouncer.log"; print "pidfile = " srv "/pgbouncer.pid"
+			print "admin_users = " admin
+			exit n != 3
+		}
 	' examples/pgbouncer/pgbouncer.ini >"$srv/pgbouncer.ini" ||
 		{ echo "examples/pgbouncer/pgbouncer.ini lacks a line test/clients.bash replaces"; return 1; }
 	chmod 644 "$srv/userlist.txt" "$srv/pgbouncer.ini"
