@@ -170,7 +170,8 @@ fns AS (
 				WHEN p.proname IN ('cruddur_create_activity', 'cruddur_create_reply',
 								   'cruddur_update_profile') THEN kind = 'app'
 				WHEN p.proname IN ('cruddur_activities_replies_count',
-								   'cruddur_activities_replies_count_reset') THEN false
+								   'cruddur_activities_replies_count_reset',
+								   'cruddur_adopt') THEN false
 		   END AS expected, 'EXECUTE' AS priv
 	  FROM members m JOIN pg_proc p ON m.classid = 'pg_proc'::regclass AND p.oid = m.objid, roles),
 tbls AS (
