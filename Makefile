@@ -44,3 +44,7 @@ check-meta:
 	@grep -q '"version": *"$(EXTVERSION)"' META.json || \
 		{ echo "META.json does not carry version $(EXTVERSION) of $(EXTENSION).control"; exit 1; }
 	@echo "META.json matches version $(EXTVERSION)"
+
+# PGXS tracks no header dependencies unless the server was configured with
+# --enable-depend: rebuild every object when a header changes.
+$(OBJS): $(wildcard src/*.h)

@@ -26,7 +26,8 @@ CREATE SCHEMA cruddur_legacy;
 ALTER TABLE public.users SET SCHEMA cruddur_legacy;
 ALTER TABLE public.activities SET SCHEMA cruddur_legacy;
 CREATE EXTENSION cruddur SCHEMA public;
-SELECT pg_catalog.jsonb_pretty(public.cruddur_adopt('cruddur_legacy.users', 'cruddur_legacy.activities'))
+SELECT pg_catalog.jsonb_pretty(public.cruddur_adopt('cruddur_legacy.users'::pg_catalog.regclass,
+												  'cruddur_legacy.activities'::pg_catalog.regclass))
 	AS cruddur_adopt_report;
 
 -- Every privilege of the legacy tables' ACL (their owner's included) on
