@@ -101,12 +101,14 @@ adopted() {
 				SELECT FROM snap.activities p WHERE p.uuid::text = s.reply_to_activity_uuid::text))
 			 = jsonb_array_length(:'report'::jsonb->'reply_to')
 		  FROM snap.activities s JOIN public.activities a USING (uuid)"
-	check "$db" "counts exact, never NULL or negative; every changed count listed" "
+	check "$db" "counts exact (cruds_count too), never NULL or negative; every changed count listed" "
 		SELECT bool_and(a.replies_count = (SELECT count(*) FROM public.activities r WHERE r.reply_to_activity_uuid = a.uuid)
 						AND a.reposts_count = greatest(coalesce(s.reposts_count, 0), 0)
 						AND a.likes_count = greatest(coalesce(s.likes_count, 0), 0))
 		   AND sum((s.replies_count IS DISTINCT FROM a.replies_count)::int + (s.reposts_count IS DISTINCT FROM a.reposts_count)::int
 				   + (s.likes_count IS DISTINCT FROM a.likes_count)::int) = jsonb_array_length(:'report'::jsonb->'counts')
+		   AND NOT EXISTS (SELECT FROM public.users u
+							WHERE u.cruds_count <> (SELECT count(*) FROM public.activities c WHERE c.user_uuid = u.uuid))
 		  FROM snap.activities s JOIN public.activities a USING (uuid)"
 	check "$db" "the report counts the rows" "
 		SELECT :'report'::jsonb->'users' = jsonb_build_object('legacy', (SELECT count(*) FROM snap.users),

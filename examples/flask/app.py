@@ -121,8 +121,12 @@ def user_feed(handle):
 
 @app.get("/api/activities/@<handle>/status/<uuid:activity_uuid>")
 def status(handle, activity_uuid):
-    # The crud is found by its uuid alone, as in Cruddur; the handle is not checked.
-    return call("cruddur_activity", activity_uuid)
+    # The crud is found by its uuid alone, as in Cruddur; the handle is not
+    # checked.  Without paging parameters, its first 1000 replies.
+    page = paging("replies_page_size", "replies_after_created_at", "replies_after_uuid")
+    if page:
+        page.setdefault("replies_page_size", None)
+    return call("cruddur_activity", activity_uuid, **page)
 
 
 @app.get("/api/users/@<handle>/short")

@@ -177,6 +177,34 @@ class Routes(unittest.TestCase):
             want = everything if feed == "cruddur_home_feed" else json.loads(direct(feed, "alice"))["activities"]
             self.assertEqual(seen, [c["uuid"] for c in want], path)
 
+    def test_status_replies_pages(self):
+        parent = self.crud("with many replies")
+        for i in range(5):
+            self.post(f"/api/activities/{parent['uuid']}/reply", {"message": f"reply {i}"}, bearer=token(BOB))
+        path = f"/api/activities/@alice/status/{parent['uuid']}"
+        everything = json.loads(direct("cruddur_activity", parent["uuid"]))["replies"]
+        self.assertEqual(len(everything), 5)
+        seen, cursor = [], (None, None)
+        while True:
+            query = "?replies_page_size=2" + (
+                f"&replies_after_created_at={cursor[0]}&replies_after_uuid={cursor[1]}" if cursor[0] else "")
+            response = self.get(path + query)
+            self.same_as(response, direct("cruddur_activity", parent["uuid"], 2, *cursor))
+            self.assertEqual(response.get_json()["activity"]["uuid"], parent["uuid"])
+            page = response.get_json()["replies"]
+            if not page:
+                break
+            self.assertLessEqual(len(page), 2)
+            seen += [r["uuid"] for r in page]
+            cursor = (page[-1]["created_at"], page[-1]["uuid"])
+        self.assertEqual(seen, [r["uuid"] for r in everything])
+        self.refused_as(self.get(path + "?replies_page_size=0", 400), 400,
+                        "cruddur_activity", parent["uuid"], 0, None, None)
+        self.refused_as(self.get(path + f"?replies_after_uuid={parent['uuid']}", 400), 400,
+                        "cruddur_activity", parent["uuid"], None, None, parent["uuid"])
+        self.refused_as(self.get(path + f"?replies_page_size=5&replies_after_uuid={parent['uuid']}", 400), 400,
+                        "cruddur_activity", parent["uuid"], 5, None, parent["uuid"])
+
     def test_refusals(self):
         a = self.crud("to answer")
         self.refused_as(self.get("/api/activities/home?page_size=0", 400), 400, "cruddur_home_feed", 0)
