@@ -19,13 +19,11 @@ su "$db" -c "GRANT EXECUTE ON FUNCTION cruddur_register_user(jsonb) TO \"$app\""
 host=${PGHOST:-localhost} port=${PGPORT:-5432}
 start_pgbouncer "$db=host=$host port=$port dbname=$db"
 
-# libpq-style URLs for pg: the superuser's from the PG* variables
-admin_url="postgresql://${PGUSER:-postgres}:${PGPASSWORD:-}@$host:$port/$db"
 status=0
 for VIA in direct pgbouncer; do
 	url="postgresql://$app:$pw@$host:$port/$db"
 	[ $VIA = direct ] || url="postgresql://$app:$pw@127.0.0.1:$bouncer_port/$db"
 	echo "--- the Node client, $VIA"
-	(cd examples/node && CONNECTION_URL=$url ADMIN_URL=$admin_url node --test test/) || status=1
+	(cd examples/node && CONNECTION_URL=$url PGDATABASE=$db node --test test/) || status=1
 done
 exit $status

@@ -1,7 +1,7 @@
 // examples/node/test/cruddur.test.js: cruddur.js against a real server
 // (run by test/node.sh, directly and through pgbouncer).  CONNECTION_URL is
-// the database as a role granted registration and SELECT; ADMIN_URL the same
-// database as a superuser, directly, for arranging and checking.
+// the database as a role granted registration and SELECT; the PG* variables
+// name the same database as a superuser, directly, for arranging and checking.
 'use strict';
 
 const test = require('node:test');
@@ -16,7 +16,7 @@ const signup = JSON.parse(fs.readFileSync(path.join(fixtures, 'post-confirmation
 const sub = signup.request.userAttributes.sub;
 
 async function admin(text, values) {
-  const client = new Client({ connectionString: process.env.ADMIN_URL });
+  const client = new Client();
   await client.connect();
   try { return (await client.query(text, values)).rows; } finally { await client.end(); }
 }
