@@ -159,6 +159,34 @@ class Routes(unittest.TestCase):
         self.post("/api/profile/update", {"display_name": "Alice"})
         self.assertEqual(admin("SELECT bio FROM public.users WHERE handle = 'alice'"), [(None,)])
 
+    def test_statement_timeout_is_local(self):
+        module = load_app(**COGNITO, STATEMENT_TIMEOUT="1s")
+        del os.environ["STATEMENT_TIMEOUT"]
+        try:
+            client = module.app.test_client()
+            # users locked by another transaction: the read gives up after 1 s
+            with psycopg.connect(os.environ["ADMIN_URL"]) as locker:
+                locker.execute("LOCK TABLE public.users IN ACCESS EXCLUSIVE MODE")
+                start = time.monotonic()
+                with self.assertLogs(module.app.logger, "ERROR") as logs:
+                    response = client.get("/api/users/@alice/short")
+                seconds = time.monotonic() - start
+                locker.rollback()
+            self.assertEqual(response.status_code, 500)
+            self.assertIn("canceling statement due to statement timeout", "\n".join(logs.output))
+            self.assertTrue(0.9 < seconds < 2.5, seconds)
+            self.assertEqual(client.get("/api/users/@alice/short").status_code, 200)
+            # set for the transaction only: nothing left in any of the pool's sessions
+            conns = [module.pool.getconn() for _ in range(module.pool.get_stats()["pool_size"])]
+            try:
+                self.assertEqual({c.execute("SHOW statement_timeout").fetchone()[0] for c in conns}, {"0"})
+            finally:
+                for c in conns:
+                    c.rollback()
+                    module.pool.putconn(c)
+        finally:
+            module.pool.close()
+
     def test_home_and_user_feed_pages(self):
         for i in range(5):
             self.crud(f"page crud {i}")
