@@ -15,7 +15,10 @@ cd "$(dirname "$0")/.."
 owner=${id}_owner app=${id}_app
 logins "$owner" "$app"
 pg_config=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-script=$(su postgres -c 'SHOW extension_destdir')$($pg_config --sharedir)/extension/cruddur_adopt.sql
+# bin/test's private install (CRUDDUR_DESTDIR), else the cluster's
+# extension_destdir (Debian's, up to 17), else the server's own
+destdir=${CRUDDUR_DESTDIR:-$(su postgres -c "SELECT current_setting('extension_destdir', true)")}
+script=$destdir$($pg_config --sharedir)/extension/cruddur_adopt.sql
 [ -r "$script" ] || { echo "not installed: $script"; exit 1; }
 
 # check DB WHAT SQL: SQL (which may use :'report') is true

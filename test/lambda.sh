@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . test/clients.bash cruddur_lambda
+. test/clusters.bash
 need_packages python3-psycopg2 pgbouncer
 
 owner=${id}_owner lambda=${id}_lambda app=${id}_app db=${id}_db
@@ -17,16 +18,18 @@ app_database "$db" "$owner" "$lambda" "$app"
 
 # The server of its own, on loopback, reading the extension from where the
 # suite's cluster does; local connections trusted, TCP with passwords.
-pg=/usr/lib/postgresql/15/bin
+# (of the suite's major; bin/test's CRUDDUR_DESTDIR, else the cluster's
+# extension_destdir, which 18 has not)
+pg_config=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config} pg=$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --bindir)
 pdata=$srv/private pport=$(free_port)
-destdir=$(su postgres -c 'SHOW extension_destdir')
+export CRUDDUR_DESTDIR=${CRUDDUR_DESTDIR:-$(su postgres -c "SELECT current_setting('extension_destdir', true)")}
 run_as_server_user $pg/initdb -D "$pdata" -U postgres --auth-local=trust --auth-host=scram-sha-256 >/dev/null
 cat >>"$pdata/postgresql.conf" <<CONF
 port = $pport
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$srv'
-extension_destdir = '$destdir'
 CONF
+cluster_conf "$pdata" $(destdir_opts "$pg_config")
 printf '#!/bin/sh\nexec %s %s/pg_ctl -D %s -l %s/private.log -w -m fast "$1"\n' \
 	"$([ "$(id -u)" -eq 0 ] && echo 'runuser -u postgres --')" "$pg" "$pdata" "$srv" >"$tmp/private_ctl"
 chmod 755 "$tmp/private_ctl"
