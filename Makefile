@@ -17,7 +17,7 @@ BASE_SCRIPT = src/$(EXTENSION)--1.0.sql
 UPGRADE_SCRIPTS = $(shell ls src/$(EXTENSION)--*--*.sql | sort -V)
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 DATA = $(BASE_SCRIPT) $(UPGRADE_SCRIPTS)
-EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql
+EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql dist
 
 # pg_regress suites in sql/ + expected/, isolation specs in specs/.
 REGRESS = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
@@ -43,3 +43,10 @@ check-meta:
 	@grep -q '"version": *"$(EXTVERSION)"' META.json || \
 		{ echo "META.json does not carry version $(EXTVERSION) of $(EXTENSION).control"; exit 1; }
 	@echo "META.json matches version $(EXTVERSION)"
+
+# The SQL flavour, for servers that load no C library (Amazon RDS, Aurora):
+# generated from the same scripts, with src/flavour/ bodies for the C
+# functions, into dist/ (README, Installing on Amazon RDS).
+.PHONY: rds
+rds:
+	bin/flavour dist
