@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 #
-# test/flavour.sh: the SQL flavour's psql route (dist/cruddur-rds.sql, from
-# `make rds`) held to the C build's suites, then what only that route has:
-# its install refusing to run over existing objects, -v schema=, its upgrade
-# script and its uninstall script.  test/README.md says what this proves.
+# test/flavour.sh: an SQL flavour route held to the C build's suites, then
+# what only that route has.  CRUDDUR_ROUTE=rds (the default) is the psql
+# route (dist/cruddur-rds.sql, from `make rds`): its install refusing to run
+# over existing objects, -v schema=, and its uninstall script.
+# CRUDDUR_ROUTE=pgtle is the pg_tle route, in a cluster that preloads pg_tle
+# (test/pgtle.sh makes one and runs this): see pgtle_route below.
+# test/README.md says what this proves.
 #
-# The suites run with CRUDDUR_ROUTE=rds (test/route.bash): pg_regress and the
+# The suites run on the route (test/route.bash): pg_regress and the
 # isolation specs on databases the script installed into (--use-existing),
 # the pgTAP files with their CREATE EXTENSION line taken out, the
 # differential tests and the storm.  Their outputs must equal the C build's
-# expected files but for the differences README lists for this route: a
+# expected files; on the psql route but for the difference README lists: a
 # query of the extension's membership (pg_depend) or of pg_extension finds
 # nothing, since there is no extension.
 #
@@ -17,8 +20,9 @@
 #
 set -uo pipefail
 cd "$(dirname "$0")/.."
-export CRUDDUR_ROUTE=rds
+export CRUDDUR_ROUTE=${CRUDDUR_ROUTE:-rds}
 . test/route.bash
+[ "$CRUDDUR_ROUTE" != c ] || { echo "test/flavour.sh is for CRUDDUR_ROUTE=rds or pgtle"; exit 1; }
 export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -37,9 +41,11 @@ fresh() {	# fresh DB: an empty database with cruddur installed by the route
 
 make -s rds || exit 1
 
-# The hunks of a pg_regress diff that are not a listed difference: a query
-# of extension membership or of pg_extension, which here returns no row.
+# The hunks of a pg_regress diff that are not a listed difference: on the
+# psql route, a query of extension membership or of pg_extension, which
+# returns no row there.
 unlisted() {
+	[ "$CRUDDUR_ROUTE" = rds ] || { cat "$1"; return; }
 	perl -ne '
 		if (/^@@/ || /^diff /) { flush(); $h = "" }
 		$h .= $_;
@@ -61,7 +67,7 @@ regress() {
 	grep -E '^(test|ok|not ok) ' "$tmp/regress.out"
 	[ -e "$tmp/regress/regression.diffs" ] || return 0
 	unlisted "$tmp/regress/regression.diffs" >"$tmp/unlisted.diffs"
-	echo "listed differences (no extension on this route): $(grep -c '^@@' "$tmp/regress/regression.diffs") hunks"
+	echo "differences from expected/: $(grep -c '^@@' "$tmp/regress/regression.diffs") hunks, $(grep -c '^@@' "$tmp/unlisted.diffs") not listed in README"
 	[ -s "$tmp/unlisted.diffs" ] || return 0
 	head -200 "$tmp/unlisted.diffs"
 	return 1
@@ -88,9 +94,9 @@ pgtap() {
 	pg_prove -d cruddur_tap --ext .sql -r "$tmp/pgtap"
 }
 
-# What only this route has.
+# What only the psql route has.
 db=cruddur_flavour_$$
-route() {
+rds_route() {
 	local out
 	q -d postgres -c "CREATE DATABASE $db" || return 1
 	# over an existing table: refused with the C build's error, nothing changed
@@ -126,14 +132,63 @@ route() {
 	echo "ok - dist/cruddur-rds-uninstall.sql drops every table and function of the schema, nothing else"
 }
 
+# What only the pg_tle route has.
+pgtle_route() {
+	local out a=${db}_a b=${db}_b c=${db}_c evil="x'); CREATE TABLE public.pwned(); SELECT ('"
+	local rows="SELECT md5(string_agg(u::text, ',' ORDER BY uuid)) FROM users u UNION ALL
+		SELECT md5(string_agg(a::text, ',' ORDER BY uuid)) FROM activities a"
+	q -d postgres -c "CREATE DATABASE $a" -c "CREATE DATABASE $b" && create_cruddur -d "$a" || return 1
+	# pg_tle substitutes @extschema@ without core's check (CVE-2023-39417)
+	q -d "$a" -c 'DROP EXTENSION cruddur' -c "CREATE SCHEMA \"$evil\"" || return 1
+	if out=$(q -d "$a" -c "CREATE EXTENSION cruddur SCHEMA \"$evil\"" 2>&1); then
+		echo "CREATE EXTENSION cruddur went into a schema named with a quote"; return 1
+	fi
+	echo "$out" | grep -q 'invalid character in schema name' || { echo "unexpected: $out"; return 1; }
+	[ "$(q -At -d "$a" -c "SELECT to_regclass('public.pwned') IS NULL")" = t ] || { echo "public.pwned was created"; return 1; }
+	echo "ok - CREATE EXTENSION cruddur SCHEMA \"$evil\" is refused, and nothing ran"
+	if out=$(q -d "$a" -f dist/cruddur-pgtle.sql 2>&1); then echo "registered twice"; return 1; fi
+	echo "$out" | grep -q 'already installed' || { echo "unexpected: $out"; return 1; }
+	echo "ok - running dist/cruddur-pgtle.sql again fails: already installed"
+	# 1.0 with a person, updated: the catalog of a fresh install
+	q -d "$a" -v event="$(cat test/fixtures/cognito/post-confirmation-signup.json)" >/dev/null <<-'SQL' &&
+		CREATE EXTENSION cruddur VERSION '1.0';
+		SELECT cruddur_register_user(:'event');
+		ALTER EXTENSION cruddur UPDATE;
+	SQL
+	create_cruddur -d "$b" &&
+	# pg_tle's own dependency: on the script functions that installed it
+	q -At -d "$a" -f test/extension_catalog.sql | grep -v '^depend extension cruddur -> function pgtle\.' >"$tmp/updated.txt" &&
+	q -At -d "$b" -f test/extension_catalog.sql | grep -v '^depend extension cruddur -> function pgtle\.' >"$tmp/fresh.txt" || return 1
+	diff "$tmp/fresh.txt" "$tmp/updated.txt" || { echo "the updated catalog differs from a fresh install's"; return 1; }
+	echo "ok - CREATE EXTENSION cruddur VERSION '1.0', ALTER EXTENSION cruddur UPDATE: the catalog of a fresh install ($(wc -l <"$tmp/fresh.txt") lines)"
+	# dump and restore: rows, replies_count and catalog come back
+	q -d "$b" -v people=40 -v cruds=800 -f test/hostile_data.sql >/dev/null &&
+	q -d "$b" -c 'SET client_min_messages = warning' -c 'DROP SCHEMA hostile CASCADE' &&
+	q -d "$b" -1 -f test/fixtures/data.sql >/dev/null &&
+	pg_dump -Fc -d "$b" -f "$tmp/b.dump" && q -d postgres -c "CREATE DATABASE $c TEMPLATE template0" &&
+	pg_restore -d "$c" "$tmp/b.dump" || { echo "dump or restore failed"; return 1; }
+	[ "$(q -At -d "$b" -c "$rows")" = "$(q -At -d "$c" -c "$rows")" ] || { echo "restored rows differ"; return 1; }
+	[ "$(q -At -d "$c" -c "SELECT count(*) FROM activities p WHERE replies_count <> (SELECT count(*) FROM activities r WHERE r.reply_to_activity_uuid = p.uuid)")" = 0 ] ||
+		{ echo "a restored replies_count is wrong"; return 1; }
+	q -At -d "$b" -f test/extension_catalog.sql >"$tmp/dumped.txt" &&
+	q -At -d "$c" -f test/extension_catalog.sql >"$tmp/restored.txt" &&
+	diff "$tmp/dumped.txt" "$tmp/restored.txt" || { echo "the restored catalog differs"; return 1; }
+	echo "ok - pg_dump -Fc, pg_restore into a database from template0: same rows ($(q -At -d "$c" -c 'SELECT count(*) FROM activities') activities), exact replies_count, same catalog"
+	q -d postgres -c "DROP DATABASE $a" -c "DROP DATABASE $b" -c "DROP DATABASE $c"
+}
+
 part "pg_regress (sql/, expected/)" regress
 part "isolation (specs/)" isolation
 part "pgTAP (test/pgtap)" pgtap
 part "test/differential.sh" bash test/differential.sh
 part "test/storm.sh" bash test/storm.sh
-part "the psql route's own install, schema, refusals, uninstall" route
+if [ "$CRUDDUR_ROUTE" = rds ]; then
+	part "the psql route's own install, schema, refusals, uninstall" rds_route
+else
+	part "the pg_tle route's own registration, schema refusal, update, dump and restore" pgtle_route
+fi
 q -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1
 
 [ $failed -eq 0 ] || printf 'failed part: %s\n' "${failures[@]}"
-echo "flavour (psql route): $passed passed, $failed failed"
+echo "flavour (route $CRUDDUR_ROUTE): $passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -1,10 +1,11 @@
 # test/route.bash: how the suites install cruddur, so that each one runs
 # against the C build (CREATE EXTENSION, the default) or against the SQL
-# flavour's psql route (CRUDDUR_ROUTE=rds: dist/cruddur-rds.sql, which
-# `make rds` writes).  The pg_tle route installs with CREATE EXTENSION too
-# (test/pgtle.sh registers cruddur in template1 first).  Sourced by the
-# suites after they cd to the top of the tree.  (Not *.sh, so test/run does
-# not take it for a suite.)
+# flavour's routes, which `make rds` writes: CRUDDUR_ROUTE=rds runs
+# dist/cruddur-rds.sql with psql; CRUDDUR_ROUTE=pgtle registers cruddur with
+# pg_tle (dist/cruddur-pgtle.sql) in the database unless it is there
+# already, then runs CREATE EXTENSION.  Sourced by the suites after they cd
+# to the top of the tree.  (Not *.sh, so test/run does not take it for a
+# suite.)
 
 CRUDDUR_ROUTE=${CRUDDUR_ROUTE:-c}
 
@@ -13,6 +14,13 @@ CRUDDUR_ROUTE=${CRUDDUR_ROUTE:-c}
 create_cruddur() {
 	case $CRUDDUR_ROUTE in
 	rds) psql -X -q -v ON_ERROR_STOP=1 "$@" -f dist/cruddur-rds.sql >/dev/null ;;
+	pgtle)
+		psql -X -q -v ON_ERROR_STOP=1 "$@" -c 'SET client_min_messages = warning' \
+			-c 'CREATE EXTENSION IF NOT EXISTS pg_tle' &&
+		if [ "$(psql -X -At "$@" -c "SELECT count(*) FROM pgtle.available_extensions() WHERE name = 'cruddur'")" = 0 ]; then
+			psql -X -q -v ON_ERROR_STOP=1 "$@" -f dist/cruddur-pgtle.sql >/dev/null
+		fi &&
+		psql -X -q -v ON_ERROR_STOP=1 "$@" -c 'CREATE EXTENSION cruddur' ;;
 	*) psql -X -q -v ON_ERROR_STOP=1 "$@" -c 'CREATE EXTENSION cruddur' ;;
 	esac
 }

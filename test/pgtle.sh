@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+#
+# test/pgtle.sh: the SQL flavour's pg_tle route (dist/cruddur-pgtle.sql),
+# as on Amazon RDS: pg_tle 1.5.2 built here, a cluster that preloads it,
+# cruddur registered with pg_tle and installed with CREATE EXTENSION; then
+# the suites of test/flavour.sh on that route (CRUDDUR_ROUTE=pgtle), and
+# what only this route has (test/pgtle_route.bash).  test/README.md says
+# what this proves.
+#
+# pg_tle's source: $PG_TLE_SRC (its tarball or unpacked tree), else
+# ../shared/vendor/pg_tle-*.tar.gz beside this tree; when there is none the
+# suite says so and is skipped (exit 0).  pg_tle refuses a name that has a
+# control file in the server's extension directory, so the cluster is of a
+# PostgreSQL without cruddur installed there: $PG_CONFIG's when that holds,
+# else the stock 15 of `bin/pg --source 15`.  Builds need flex and
+# libkrb5-dev, installed here when missing (root).
+#
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+
+skip() { echo "SKIP: test/pgtle.sh: $*"; exit 0; }
+
+src=${PG_TLE_SRC:-$(ls -d "$top"/../shared/vendor/pg_tle-*.tar.gz 2>/dev/null | sort -V | tail -1)}
+[ -n "$src" ] && [ -e "$src" ] ||
+	skip "no pg_tle source (set PG_TLE_SRC to its tarball or tree, or put it in ../shared/vendor/)"
+
+pg_config=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+if [ -e "$("$pg_config" --sharedir)/extension/cruddur.control" ]; then
+	pg_config=$(bin/pg --source 15 | tail -1) && [ -x "$pg_config" ] ||
+		skip "$PG_CONFIG's extension directory holds cruddur.control, and bin/pg --source 15 failed"
+fi
+
+missing=()
+for p in flex libkrb5-dev; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "test/pgtle.sh: installing ${missing[*]}"
+	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends "${missing[@]}" >/dev/null; } || skip "could not install ${missing[*]}"
+fi
+
+work=$(mktemp -d /tmp/cruddur-pgtle.XXXXXX)
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+chmod 755 "$work"
+if [ -d "$src" ]; then cp -a "$src" "$work/pg_tle"; else
+	mkdir "$work/pg_tle" && tar -xzf "$src" -C "$work/pg_tle" --strip-components=1; fi
+# pg_tle finds control files only in the installation's own extension
+# directory (not through extension_destdir): it goes into a copy of the
+# PostgreSQL installation, made for this run (PostgreSQL finds its files
+# relative to its programs).
+cp -a "$("$pg_config" --bindir)/.." "$work/pg" || exit 1
+pg_config=$work/pg/bin/pg_config
+echo "building pg_tle from $src against $("$pg_config" --version), into a copy of it"
+(cd "$work/pg_tle" && make -s PG_CONFIG="$pg_config" >"$work/build.log" 2>&1 &&
+	make -s PG_CONFIG="$pg_config" install >>"$work/build.log" 2>&1) ||
+	{ tail -30 "$work/build.log"; echo "building pg_tle failed"; exit 1; }
+chown -R postgres: "$work/pg"
+
+make -s rds || exit 1
+CRUDDUR_PG_OPTS=shared_preload_libraries=pg_tle PG_CONFIG=$pg_config CRUDDUR_ROUTE=pgtle \
+	bin/pgenv bash "${PGTLE_INSIDE:-test/flavour.sh}"
