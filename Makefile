@@ -44,6 +44,10 @@ check-meta:
 		{ echo "META.json does not carry version $(EXTVERSION) of $(EXTENSION).control"; exit 1; }
 	@echo "META.json matches version $(EXTVERSION)"
 
+# PGXS tracks no header dependencies unless the server was configured with
+# --enable-depend: rebuild every object when a header changes.
+$(OBJS): $(wildcard src/*.h)
+
 # The SQL flavour, for servers that load no C library (Amazon RDS, Aurora):
 # generated from the same scripts, with src/flavour/ bodies for the C
 # functions, into dist/ (README, Installing on Amazon RDS).

@@ -47,7 +47,7 @@ SELECT cruddur_create_reply('00000000-0000-4000-8000-00000000beef', '00000000-00
 \echo sqlstate :LAST_ERROR_SQLSTATE
 SELECT cruddur_update_profile('00000000-0000-4000-8000-00000000beef', 'Name', 'bio');
 \echo sqlstate :LAST_ERROR_SQLSTATE
-SELECT cruddur_activities_replies_count();
+SELECT cruddur_activities_counts();
 \echo sqlstate :LAST_ERROR_SQLSTATE
 SELECT cruddur_activities_replies_count_reset();
 \echo sqlstate :LAST_ERROR_SQLSTATE

@@ -24,6 +24,7 @@
 #include "mb/pg_wchar.h"
 
 #include "cognito_event.h"
+#include "cruddur.h"
 
 #define INVALID_EVENT	"invalid Cognito event: "
 
@@ -194,23 +195,13 @@ canonical_uuid(CognitoString s, char *out)
 }
 
 /*
- * Whether "s" is absent or holds only whitespace (ASCII space, tab, line
- * feed, carriage return, vertical tab, form feed).
+ * Whether "s" is absent or holds only white space (Unicode's White_Space,
+ * as everywhere in cruddur: cruddur_is_blank).
  */
 bool
 cognito_string_is_blank(CognitoString s)
 {
-	int			i;
-
-	for (i = 0; i < s.len; i++)
-	{
-		char		c = s.val[i];
-
-		if (c != ' ' && c != '\t' && c != '\n' && c != '\r' &&
-			c != '\v' && c != '\f')
-			return false;
-	}
-	return true;
+	return cruddur_is_blank(s.val, s.len);
 }
 
 /*

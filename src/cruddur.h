@@ -40,9 +40,22 @@ typedef struct CruddurQuery
 extern Oid	cruddur_schema(FunctionCallInfo fcinfo);
 extern SPIPlanPtr cruddur_query_plan(CruddurQuery *query, Oid nspid);
 
-/* home_feed_scan.c */
-extern bool home_feed_scan(Oid nspid, int page_size, const Datum *cursor,
-						   Timestamp now, StringInfo buf,
-						   const JsonObject *object);
+/* writes.c */
+extern bool cruddur_is_blank(const char *s, int len);
+
+/* feed_scan.c: the feeds read straight from their indexes */
+typedef enum FeedKind
+{
+	FEED_HOME,					/* top-level cruds, newest first */
+	FEED_USER,					/* a person's cruds and replies, newest first */
+	FEED_REPLIES,				/* a crud's replies, oldest first */
+	FEED_ACTIVITY,				/* one crud by its uuid */
+	FEED_NKINDS
+} FeedKind;
+
+extern bool feed_scan(Oid nspid, FeedKind kind, Datum key,
+					  const Datum *cursor, int page_size, Timestamp now,
+					  StringInfo buf, const JsonObject *object,
+					  uint64 *nrows);
 
 #endif							/* CRUDDUR_H */

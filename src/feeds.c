@@ -6,9 +6,9 @@
  *
  * Each read runs saved plans (cruddur_query_plan: prepared once per
  * backend, generic and for a fast start) whose rows stream into the json
- * result through json_writer.c; the home feed reads its pages straight
- * from its index instead (home_feed_scan.c) whenever that is exactly what
- * its plan would do.  The text is byte-identical to test/reference.sql,
+ * result through json_writer.c; the pages of cruds and replies, and a crud
+ * itself, are read straight from their indexes instead (feed_scan.c)
+ * whenever that is exactly what the plan would do.  The text is byte-identical to test/reference.sql,
  * the row_to_json SQL these functions replace.
  *
  * Paged queries carry the constant LIMIT 1000 (the largest page) and the
@@ -33,6 +33,7 @@
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
@@ -131,14 +132,19 @@ static const JsonObject feed_item = JSON_OBJECT(feed_item_fields);
 	"pg_catalog.lower(" alias ".handle COLLATE pg_catalog.\"C\")" \
 	" OPERATOR(pg_catalog.=) pg_catalog.lower($1 COLLATE pg_catalog.\"C\")"
 
-static CruddurQuery user_profile = {
-	"SELECT u.uuid, u.cognito_user_id, u.handle, u.display_name, u.bio,"
-	" (SELECT pg_catalog.count(*) FROM @extschema@.activities c"
-	"   WHERE c.user_uuid OPERATOR(pg_catalog.=) u.uuid)"
-	" FROM @extschema@.users u"
-	" WHERE " HANDLE_MATCHES("u"),
+#define PROFILE(cruds_count) \
+	"SELECT u.uuid, u.cognito_user_id, u.handle, u.display_name, u.bio, " \
+	cruds_count " FROM @extschema@.users u WHERE " HANDLE_MATCHES("u")
+
+/* 1.1: the person's rows counted on every call */
+static CruddurQuery user_profile_counted = {
+	PROFILE("(SELECT pg_catalog.count(*) FROM @extschema@.activities c"
+			" WHERE c.user_uuid OPERATOR(pg_catalog.=) u.uuid)"),
 	1, {TEXTOID}
 };
+
+/* 1.2: the count kept in users.cruds_count by the activities triggers */
+static CruddurQuery user_profile = {PROFILE("u.cruds_count"), 1, {TEXTOID}};
 
 static const JsonField profile_fields[] = {
 	JSON_FIRST("uuid", JSON_UUID),
@@ -207,15 +213,23 @@ static const JsonField activity_fields[] = {
 };
 static const JsonObject activity = JSON_OBJECT(activity_fields);
 
-static CruddurQuery activity_replies = {
-	"SELECT c.uuid, u.display_name, u.handle, c.message,"
-	" c.replies_count, c.reposts_count, c.likes_count,"
-	" c.reply_to_activity_uuid, c.created_at"
-	" FROM @extschema@.activities c"
-	" JOIN @extschema@.users u ON u.uuid OPERATOR(pg_catalog.=) c.user_uuid"
+#define REPLIES_SELECT \
+	"SELECT c.uuid, u.display_name, u.handle, c.message," \
+	" c.replies_count, c.reposts_count, c.likes_count," \
+	" c.reply_to_activity_uuid, c.created_at" \
+	" FROM @extschema@.activities c" \
+	" JOIN @extschema@.users u ON u.uuid OPERATOR(pg_catalog.=) c.user_uuid" \
 	" WHERE c.reply_to_activity_uuid OPERATOR(pg_catalog.=) $1"
-	" ORDER BY c.created_at, c.uuid",
-	1, {UUIDOID}
+#define REPLIES_ORDER " ORDER BY c.created_at, c.uuid"
+
+/* A page of replies: $1 the crud; then $2, $3 the cursor */
+static CruddurQuery activity_replies_first = {
+	REPLIES_SELECT REPLIES_ORDER " LIMIT 1000", 1, {UUIDOID}
+};
+
+static CruddurQuery activity_replies_after = {
+	REPLIES_SELECT " AND (c.created_at, c.uuid) OPERATOR(pg_catalog.>) ($2, $3)"
+	REPLIES_ORDER " LIMIT 1000", 3, {UUIDOID, TIMESTAMPOID, UUIDOID}
 };
 
 static const JsonField reply_fields[] = {
@@ -254,13 +268,30 @@ const JsonObject user_short_json = JSON_OBJECT(user_short_fields);
  * ----------------------------------------------------------------
  */
 
+/* The names of a paged read's arguments, for its refusals */
+typedef struct PageArguments
+{
+	const char *page_size;
+	const char *created_at;
+	const char *uuid;
+} PageArguments;
+
+static const PageArguments feed_page = {
+	"page_size", "before_created_at", "before_uuid"
+};
+
+static const PageArguments replies_page = {
+	"replies_page_size", "replies_after_created_at", "replies_after_uuid"
+};
+
 /*
  * The page size in argument "argno"; NULL or outside 1..MAX_PAGE_SIZE is
  * refused.  Returns whether the cursor (the two following arguments) was
  * given; exactly one of them is refused.
  */
 static bool
-check_page_arguments(FunctionCallInfo fcinfo, int argno, int *page_size)
+check_page_arguments(FunctionCallInfo fcinfo, int argno,
+					 const PageArguments *names, int *page_size)
 {
 	bool		no_created_at = PG_ARGISNULL(argno + 1);
 	bool		no_uuid = PG_ARGISNULL(argno + 2);
@@ -268,22 +299,24 @@ check_page_arguments(FunctionCallInfo fcinfo, int argno, int *page_size)
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("page_size must not be null"),
+				 errmsg("%s must not be null", names->page_size),
 				 errhint("Pass a page size from 1 to %d, or omit it for the default.",
 						 MAX_PAGE_SIZE)));
 	*page_size = PG_GETARG_INT32(argno);
 	if (*page_size < 1 || *page_size > MAX_PAGE_SIZE)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("page_size %d is out of range", *page_size),
-				 errdetail("page_size must be from 1 to %d.", MAX_PAGE_SIZE)));
+				 errmsg("%s %d is out of range", names->page_size, *page_size),
+				 errdetail("%s must be from 1 to %d.", names->page_size,
+						   MAX_PAGE_SIZE)));
 	if (no_created_at != no_uuid)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("before_created_at and before_uuid must be given together"),
+				 errmsg("%s and %s must be given together",
+						names->created_at, names->uuid),
 				 errdetail("%s is null but %s is not.",
-						   no_created_at ? "before_created_at" : "before_uuid",
-						   no_created_at ? "before_uuid" : "before_created_at"),
+						   no_created_at ? names->created_at : names->uuid,
+						   no_created_at ? names->uuid : names->created_at),
 				 errhint("Pass the created_at and uuid of the last item of the previous page, or neither for the first page.")));
 	return !no_created_at;
 }
@@ -321,12 +354,13 @@ cruddur_home_feed(PG_FUNCTION_ARGS)
 {
 	Oid			nspid = cruddur_schema(fcinfo);
 	int			page_size;
-	bool		after = check_page_arguments(fcinfo, 0, &page_size);
+	bool		after = check_page_arguments(fcinfo, 0, &feed_page, &page_size);
 	StringInfoData buf;
 	CruddurQuery *query = &(after ? home_feed_after : home_feed_first)
 		[page_size > SMALL_PAGE_SIZE];
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
+	uint64		nrows;
 
 	/* in the caller's context: it outlives SPI_finish */
 	json_result_init(&buf, 64 + page_size * ITEM_SIZE_GUESS);
@@ -337,8 +371,9 @@ cruddur_home_feed(PG_FUNCTION_ARGS)
 	values[2] = PG_GETARG_DATUM(2);
 
 	/* straight from the index when that is what the query would do */
-	if (!home_feed_scan(nspid, page_size, after ? &values[1] : NULL,
-						DatumGetTimestamp(values[0]), &buf, &feed_item))
+	if (!feed_scan(nspid, FEED_HOME, (Datum) 0, after ? &values[1] : NULL,
+				   page_size, DatumGetTimestamp(values[0]), &buf, &feed_item,
+				   &nrows))
 	{
 		connect_spi();
 		json_rows_from_plan(cruddur_query_plan(query, nspid),
@@ -356,18 +391,25 @@ PG_FUNCTION_INFO_V1(cruddur_user_feed);
 /*
  * cruddur_user_feed(handle, page_size, before_created_at, before_uuid)
  *	 -> {"profile": {...}, "activities": [...]}, or NULL for no such person
+ *
+ * cruds_count is users.cruds_count, kept by triggers since 1.2; a database
+ * still at 1.1 has no such column, and its rows are counted.
  */
 Datum
 cruddur_user_feed(PG_FUNCTION_ARGS)
 {
 	Oid			nspid = cruddur_schema(fcinfo);
+	CruddurQuery *profile_query =
+		get_attnum(get_relname_relid("users", nspid), "cruds_count") ==
+		InvalidAttrNumber ? &user_profile_counted : &user_profile;
 	int			page_size;
-	bool		after = check_page_arguments(fcinfo, 1, &page_size);
+	bool		after = check_page_arguments(fcinfo, 1, &feed_page, &page_size);
 	StringInfoData buf;
 	CruddurQuery *query = after ? &user_feed_after : &user_feed_first;
 	JsonRows	found;
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, false};
+	uint64		nrows;
 
 	/* the reference SQL finds nobody for a NULL handle */
 	if (PG_ARGISNULL(0))
@@ -378,8 +420,8 @@ cruddur_user_feed(PG_FUNCTION_ARGS)
 
 	connect_spi();
 	values[0] = PG_GETARG_DATUM(0);
-	found = json_rows_from_plan(cruddur_query_plan(&user_profile, nspid),
-								1, user_profile.argtypes, values, nulls,
+	found = json_rows_from_plan(cruddur_query_plan(profile_query, nspid),
+								1, profile_query->argtypes, values, nulls,
 								true, 0, &buf, &profile);
 	if (found.nrows == 0)
 	{
@@ -396,10 +438,74 @@ cruddur_user_feed(PG_FUNCTION_ARGS)
 		values[2] = PG_GETARG_DATUM(2);
 		values[3] = PG_GETARG_DATUM(3);
 	}
-	json_rows_from_plan(cruddur_query_plan(query, nspid),
-						query->nargs, query->argtypes, values, nulls,
-						true, page_size, &buf, &user_feed_item);
+	if (!feed_scan(nspid, FEED_USER, values[0], after ? &values[2] : NULL,
+				   page_size, DatumGetTimestamp(values[1]), &buf,
+				   &user_feed_item, &nrows))
+		json_rows_from_plan(cruddur_query_plan(query, nspid),
+							query->nargs, query->argtypes, values, nulls,
+							true, page_size, &buf, &user_feed_item);
 	SPI_finish();
+
+	json_append_literal(&buf, "]}");
+	PG_RETURN_DATUM(json_result_finish(&buf));
+}
+
+/*
+ * A crud with a page of its replies: {"activity": {...}, "replies": [...]},
+ * or NULL when there is no such crud or it has expired; "cursor" is the
+ * (created_at, uuid) the page starts after.
+ */
+static Datum
+activity_with_replies(FunctionCallInfo fcinfo, int page_size,
+					  const Datum *cursor)
+{
+	Oid			nspid = cruddur_schema(fcinfo);
+	StringInfoData buf;
+	Datum		values[3] = {PG_GETARG_DATUM(0), utc_now()};
+	bool		nulls[3] = {false, false, false};
+	Timestamp	now = DatumGetTimestamp(values[1]);
+	CruddurQuery *replies = cursor ? &activity_replies_after : &activity_replies_first;
+	uint64		nrows;
+	bool		connected = false;
+
+	json_result_init(&buf, 1024);
+	json_append_literal(&buf, "{\"activity\":");
+
+	if (!feed_scan(nspid, FEED_ACTIVITY, values[0], NULL, 1, now, &buf,
+				   &activity, &nrows))
+	{
+		connect_spi();
+		connected = true;
+		nrows = json_rows_from_plan(cruddur_query_plan(&activity_itself, nspid),
+									2, activity_itself.argtypes, values,
+									nulls, true, 0, &buf, &activity).nrows;
+	}
+	if (nrows == 0)
+	{
+		if (connected)
+			SPI_finish();
+		pfree(buf.data);
+		PG_RETURN_NULL();
+	}
+
+	json_append_literal(&buf, ",\"replies\":[");
+	if (!feed_scan(nspid, FEED_REPLIES, values[0], cursor, page_size, now,
+				   &buf, &reply, &nrows))
+	{
+		if (!connected)
+			connect_spi();
+		connected = true;
+		if (cursor)
+		{
+			values[1] = cursor[0];
+			values[2] = cursor[1];
+		}
+		json_rows_from_plan(cruddur_query_plan(replies, nspid),
+							replies->nargs, replies->argtypes, values, nulls,
+							true, page_size, &buf, &reply);
+	}
+	if (connected)
+		SPI_finish();
 
 	json_append_literal(&buf, "]}");
 	PG_RETURN_DATUM(json_result_finish(&buf));
@@ -408,40 +514,33 @@ cruddur_user_feed(PG_FUNCTION_ARGS)
 PG_FUNCTION_INFO_V1(cruddur_activity);
 
 /*
- * cruddur_activity(activity_uuid) -> {"activity": {...}, "replies": [...]},
- * or NULL when there is no such crud or it has expired.  STRICT.
+ * cruddur_activity(activity_uuid): the crud and its first MAX_PAGE_SIZE
+ * replies.  STRICT.  (1.1 showed every reply, in one answer however many.)
  */
 Datum
 cruddur_activity(PG_FUNCTION_ARGS)
 {
-	Oid			nspid = cruddur_schema(fcinfo);
-	StringInfoData buf;
-	JsonRows	found;
-	Datum		values[2] = {PG_GETARG_DATUM(0), utc_now()};
-	bool		nulls[2] = {false, false};
+	return activity_with_replies(fcinfo, MAX_PAGE_SIZE, NULL);
+}
 
-	json_result_init(&buf, 1024);
-	json_append_literal(&buf, "{\"activity\":");
+PG_FUNCTION_INFO_V1(cruddur_activity_page);
 
-	connect_spi();
-	found = json_rows_from_plan(cruddur_query_plan(&activity_itself, nspid),
-								2, activity_itself.argtypes, values, nulls,
-								true, 0, &buf, &activity);
-	if (found.nrows == 0)
-	{
-		SPI_finish();
-		pfree(buf.data);
+/*
+ * cruddur_activity(activity_uuid, replies_page_size, replies_after_created_at,
+ * replies_after_uuid): the crud and a page of its replies (1.2).
+ */
+Datum
+cruddur_activity_page(PG_FUNCTION_ARGS)
+{
+	int			page_size;
+	bool		after = check_page_arguments(fcinfo, 1, &replies_page, &page_size);
+	Datum		cursor[2];
+
+	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	}
-
-	json_append_literal(&buf, ",\"replies\":[");
-	json_rows_from_plan(cruddur_query_plan(&activity_replies, nspid),
-						1, activity_replies.argtypes, values, nulls,
-						true, 0, &buf, &reply);
-	SPI_finish();
-
-	json_append_literal(&buf, "]}");
-	PG_RETURN_DATUM(json_result_finish(&buf));
+	cursor[0] = PG_GETARG_DATUM(2);
+	cursor[1] = PG_GETARG_DATUM(3);
+	return activity_with_replies(fcinfo, page_size, after ? cursor : NULL);
 }
 
 PG_FUNCTION_INFO_V1(cruddur_user_short);

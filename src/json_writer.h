@@ -33,19 +33,22 @@ typedef enum JsonKind
  * One key of an object, in column order.  "prefix" is what precedes the
  * value: `{"key":` for the first column, `,"key":` for the others; built at
  * compile time by JSON_FIRST/JSON_NEXT, so a row costs no key formatting.
- * Keys are our own identifiers and need no escaping.
+ * Keys are our own identifiers and need no escaping.  "key" is also the
+ * name of the column the value is read from, which is how the direct reads
+ * of feed_scan.c find each field's column.
  */
 typedef struct JsonField
 {
 	const char *prefix;
 	int			prefixlen;
 	JsonKind	kind;
+	const char *key;
 } JsonField;
 
 #define JSON_FIRST(key, kind) \
-	{"{\"" key "\":", sizeof("{\"" key "\":") - 1, kind}
+	{"{\"" key "\":", sizeof("{\"" key "\":") - 1, kind, key}
 #define JSON_NEXT(key, kind) \
-	{",\"" key "\":", sizeof(",\"" key "\":") - 1, kind}
+	{",\"" key "\":", sizeof(",\"" key "\":") - 1, kind, key}
 
 /* An object shape: its fields, matching the query's columns one to one */
 typedef struct JsonObject

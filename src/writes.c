@@ -134,12 +134,16 @@ is_white_space(pg_wchar c)
 		c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
-/* Whether text is empty or only white space */
-static bool
-is_blank(text *t)
+/*
+ * Whether the "len" bytes at "s" are empty or only white space: the one
+ * definition of blank, for messages, display names and Cognito's
+ * attributes alike.
+ */
+bool
+cruddur_is_blank(const char *s, int len)
 {
-	const unsigned char *p = (const unsigned char *) VARDATA_ANY(t);
-	const unsigned char *end = p + VARSIZE_ANY_EXHDR(t);
+	const unsigned char *p = (const unsigned char *) s;
+	const unsigned char *end = p + len;
 	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
 
 	while (p < end)
@@ -153,6 +157,13 @@ is_blank(text *t)
 			return false;
 	}
 	return true;
+}
+
+/* Whether text is empty or only white space */
+static bool
+is_blank(text *t)
+{
+	return cruddur_is_blank(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 }
 
 /* The text argument "argno" named "name", refused when NULL */

@@ -405,6 +405,60 @@ BEGIN
 END
 $$;
 
+-- The replies of every crud with replies, page by page (1.2's
+-- four-argument cruddur_activity): each page equals the reference's, every
+-- page repeats the crud, and the walk gives each reply exactly once, oldest
+-- first.
+CREATE FUNCTION diff.activity_pages(ps int) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+	name text := format('cruddur_activity replies walk, page size %s, TimeZone %s', ps, current_setting('TimeZone'));
+	id uuid;
+	first json;
+	c json;
+	r json;
+	last json;
+	walked uuid[];
+	expected uuid[];
+	cruds int := 0;
+	pages int := 0;
+BEGIN
+	PERFORM diff.expire_now();
+	FOR id IN SELECT p.uuid FROM public.activities p WHERE p.replies_count > 0 AND diff.visible(p) LOOP
+		first := public.cruddur_activity(id, ps);
+		c := first;
+		walked := '{}';
+		LOOP
+			r := cruddur_ref.activity(id, ps, (last->>'created_at')::timestamp, (last->>'uuid')::uuid);
+			IF c::text IS DISTINCT FROM r::text THEN
+				PERFORM diff.record('FAIL', name, format('cruddur_activity(%L, %s, %L, %L): %s', id, ps,
+							last->>'created_at', last->>'uuid', diff.describe(c::text, r::text)));
+				RETURN;
+			END IF;
+			IF (c->'activity')::text IS DISTINCT FROM (first->'activity')::text THEN
+				PERFORM diff.record('FAIL', name, format('cruddur_activity(%L): a page shows another crud', id));
+				RETURN;
+			END IF;
+			pages := pages + 1;
+			EXIT WHEN json_array_length(c->'replies') < ps;
+			walked := walked || ARRAY(SELECT (e->>'uuid')::uuid FROM json_array_elements(c->'replies') e);
+			last := c->'replies'->(ps - 1);
+			c := public.cruddur_activity(id, ps, (last->>'created_at')::timestamp, (last->>'uuid')::uuid);
+		END LOOP;
+		walked := walked || ARRAY(SELECT (e->>'uuid')::uuid FROM json_array_elements(c->'replies') e);
+		last := NULL;
+		expected := ARRAY(SELECT x.uuid FROM public.activities x JOIN public.users u ON u.uuid = x.user_uuid
+						   WHERE x.reply_to_activity_uuid = id ORDER BY x.created_at, x.uuid);
+		IF walked IS DISTINCT FROM expected THEN
+			PERFORM diff.record('FAIL', name, format('cruddur_activity(%L): the walk gave %s replies, not each of its %s once in order',
+													id, cardinality(walked), cardinality(expected)));
+			RETURN;
+		END IF;
+		cruds := cruds + 1;
+	END LOOP;
+	PERFORM diff.record('PASS', name, format('%s cruds, %s pages, each reply exactly once, oldest first', cruds, pages));
+END
+$$;
+
 CREATE FUNCTION diff.user_short_all() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
 	name text := 'cruddur_user_short by handles in odd case and unknown handles';
@@ -637,6 +691,8 @@ reads() {
 		-c 'SELECT diff.user_feed_walk(1)' -c 'SELECT diff.user_feed_walk(7)' \
 		-c 'SELECT diff.user_feed_walk(40)' -c 'SELECT diff.user_feed_walk(1000)' \
 		-c 'SELECT diff.user_feed_handles()' -c 'SELECT diff.activity_all()' \
+		-c 'SELECT diff.activity_pages(1)' -c 'SELECT diff.activity_pages(3)' \
+		-c 'SELECT diff.activity_pages(1000)' \
 		-c 'SELECT diff.user_short_all()' >/dev/null
 }
 reads Pacific/Kiritimati || exit 1
@@ -646,35 +702,65 @@ psql_ -c "SET TimeZone = 'Pacific/Kiritimati'" -c 'SELECT diff.writes()' >/dev/n
 psql_ -c "UPDATE diff.result SET check_name = check_name || ' (before the writes)' WHERE status <> 'SKIP' AND check_name NOT LIKE 'writes%'" || exit 1
 reads Pacific/Kiritimati || exit 1
 
-# The home feed has two ways to a page (src/home_feed_scan.c): straight from
-# its index, which served every home feed above, and its saved plan, which
-# serves when, among other cases, row level security is enabled on
-# activities.  auto_explain, logging nested statements, shows which ran: no
-# plan of the feed's query while the index scan serves, one per call
-# otherwise.  Then every home feed check again through the saved plan (the
-# superuser bypasses row level security, so the rows are the same).
-if c_only "which way served the home feed (src/home_feed_scan.c)"; then
-	home_feed_plans() {
-		psql_ -c "LOAD 'auto_explain'" -c 'SET auto_explain.log_min_duration = 0' \
+# Every feed has two ways to a page (src/feed_scan.c): straight from its
+# index, which served every read above, and its saved plan, which serves
+# when, among other cases, row level security is enabled or a table is not
+# a heap.  auto_explain, logging nested statements, shows which ran: no plan
+# of the feed's query while the index scan serves, one per call otherwise.
+# Calls: the home feed three times, the user feed of the person with most
+# cruds twice, the crud with most replies twice (the crud itself and its
+# replies are a query each), as ROLE.
+if c_only "which way served the feeds (src/feed_scan.c)"; then
+	feed_plans() {	# role
+		local log
+		log=$(psql_ -c "LOAD 'auto_explain'" -c 'SET auto_explain.log_min_duration = 0' \
 			-c 'SET auto_explain.log_nested_statements = on' -c 'SET client_min_messages = log' \
+			-c "SET ROLE $1" \
 			-c "SELECT public.cruddur_home_feed(20), public.cruddur_home_feed(1000),
-					   public.cruddur_home_feed(7, 'infinity', gen_random_uuid())" 2>&1 >/dev/null |
-			grep -c 'Query Text: SELECT a.uuid, u.display_name'
+					   public.cruddur_home_feed(7, 'infinity', gen_random_uuid())" \
+			-c "SELECT public.cruddur_user_feed(handle, 40), public.cruddur_user_feed(handle, 1000, 'infinity', gen_random_uuid())
+				  FROM (SELECT handle FROM public.users ORDER BY cruds_count DESC, uuid LIMIT 1) u" \
+			-c "SELECT public.cruddur_activity(uuid), public.cruddur_activity(uuid, 5, '-infinity', gen_random_uuid())
+				  FROM (SELECT uuid FROM public.activities a WHERE diff.visible(a) ORDER BY replies_count DESC, uuid LIMIT 1) a" \
+			2>&1 >/dev/null)
+		printf '%s %s %s %s' \
+			"$(grep -c 'Query Text: SELECT a.uuid, u.display_name, u.handle, a.message, a.replies_count, a.reposts_count, a.likes_count, a.reply_to_activity_uuid' <<<"$log")" \
+			"$(grep -c 'Query Text: SELECT a.uuid, u.display_name, u.handle, a.message, a.created_at, a.expires_at' <<<"$log")" \
+			"$(grep -c 'Query Text: SELECT a.uuid, u.display_name, u.handle, a.message, a.replies_count, a.reposts_count, a.likes_count, a.expires_at' <<<"$log")" \
+			"$(grep -c 'Query Text: SELECT c.uuid, u.display_name' <<<"$log")"
 	}
-	check_plans() {	# name expected
+	check_plans() {	# name expected [role]
 		local n
-		n=$(home_feed_plans)
+		n=$(feed_plans "${3:-NONE}")
 		if [ "$n" = "$2" ]; then status=PASS; else status=FAIL; fi
-		psql_ -c "SELECT diff.record('$status', 'which way served the home feed, $1', '$n plans of the feed''s query logged for 3 calls, expected $2')" >/dev/null
+		psql_ -c "SELECT diff.record('$status', 'which way served the feeds, $1', 'plans of the queries of home feed, user feed, crud, replies: $n, expected $2')" >/dev/null
 	}
-	check_plans 'index scan' 0 || exit 1
+	direct='0 0 0 0' planned='3 2 2 2'
+	check_plans 'index scan' "$direct" || exit 1
+	# A reader granted SELECT on just the columns the queries reference keeps
+	# the direct read (users.email and created_at are not among them)
+	psql_ -c 'CREATE ROLE diff_columns' \
+		-c 'GRANT USAGE ON SCHEMA diff TO diff_columns' -c 'GRANT SELECT ON public.activities TO diff_columns' \
+		-c 'GRANT SELECT (uuid, cognito_user_id, handle, display_name, bio, cruds_count) ON public.users TO diff_columns' \
+		>/dev/null || exit 1
+	check_plans 'a reader granted only the columns the queries read' "$direct" diff_columns || exit 1
+	psql_ -c 'DROP OWNED BY diff_columns' -c 'DROP ROLE diff_columns' >/dev/null || exit 1
+	# Tables that are not heap (a copy of heap under another name): the plans
+	psql_ -c 'CREATE ACCESS METHOD diff_heap TYPE TABLE HANDLER heap_tableam_handler' >/dev/null || exit 1
+	for t in activities users; do
+		psql_ -c "ALTER TABLE public.$t SET ACCESS METHOD diff_heap" >/dev/null || exit 1
+		check_plans "$t with another table access method: saved plans" "$planned" || exit 1
+		psql_ -c "ALTER TABLE public.$t SET ACCESS METHOD heap" >/dev/null || exit 1
+	done
+	psql_ -c 'DROP ACCESS METHOD diff_heap' >/dev/null || exit 1
+	check_plans 'heap again: index scan' "$direct" || exit 1
+	# Row level security: the plans, and every read again through them (the
+	# superuser bypasses it, so the rows are the same)
 	psql_ -c 'ALTER TABLE public.activities ENABLE ROW LEVEL SECURITY' || exit 1
-	check_plans 'with row level security: saved plan' 3 || exit 1
-	psql_ -c "SET TimeZone = 'Pacific/Kiritimati'" \
-		-c 'SELECT diff.home_feed_walk(1)' -c 'SELECT diff.home_feed_walk(7)' \
-		-c 'SELECT diff.home_feed_walk(20)' -c 'SELECT diff.home_feed_walk(1000)' \
-		-c 'SELECT diff.home_feed_cursors()' \
-		-c "UPDATE diff.result SET check_name = check_name || ' (saved plan)' WHERE id > (SELECT max(id) - 5 FROM diff.result)" >/dev/null || exit 1
+	check_plans 'with row level security: saved plans' "$planned" || exit 1
+	psql_ -c "UPDATE diff.result SET check_name = check_name || ' (index scan)' WHERE check_name NOT LIKE 'which way%' AND check_name NOT LIKE '%(before the writes)'" >/dev/null || exit 1
+	reads Pacific/Kiritimati || exit 1
+	psql_ -c "UPDATE diff.result SET check_name = check_name || ' (saved plan)' WHERE check_name NOT LIKE 'which way%' AND check_name NOT LIKE '%)'" >/dev/null || exit 1
 	psql_ -c 'ALTER TABLE public.activities DISABLE ROW LEVEL SECURITY' || exit 1
 fi
 

@@ -111,11 +111,11 @@ SELECT public.cruddur_user_short('seed_person') IS NOT NULL AS ok \gset r_
 -- the SECURITY DEFINER trigger functions (owned by the bootstrap superuser)
 -- cannot be called, nor attached to a table of one's own to update
 -- activities through them
-SELECT public.cruddur_activities_replies_count() \gset r_
+SELECT public.cruddur_activities_counts() \gset r_
 \echo RESULT call_trigger_function - 00000 :SQLSTATE :LAST_ERROR_MESSAGE
 CREATE TEMP TABLE mine (uuid uuid, replies_count int, reply_to_activity_uuid uuid);
 CREATE TRIGGER steal AFTER INSERT ON pg_temp.mine
-	FOR EACH ROW EXECUTE FUNCTION public.cruddur_activities_replies_count();
+	FOR EACH ROW EXECUTE FUNCTION public.cruddur_activities_counts();
 \echo RESULT attach_trigger_function - 00000 :SQLSTATE :LAST_ERROR_MESSAGE
 CREATE TRIGGER steal_reset BEFORE INSERT ON pg_temp.mine
 	FOR EACH ROW EXECUTE FUNCTION public.cruddur_activities_replies_count_reset();
@@ -169,8 +169,9 @@ fns AS (
 				WHEN p.proname = 'cruddur_register_user' THEN kind = 'lambda'
 				WHEN p.proname IN ('cruddur_create_activity', 'cruddur_create_reply',
 								   'cruddur_update_profile') THEN kind = 'app'
-				WHEN p.proname IN ('cruddur_activities_replies_count',
-								   'cruddur_activities_replies_count_reset') THEN false
+				WHEN p.proname IN ('cruddur_activities_counts',
+								   'cruddur_activities_replies_count_reset',
+								   'cruddur_users_cruds_count_reset') THEN false
 		   END AS expected, 'EXECUTE' AS priv
 	  FROM members m JOIN pg_proc p ON m.classid = 'pg_proc'::regclass AND p.oid = m.objid, roles),
 tbls AS (

@@ -251,6 +251,8 @@ check "every handle valid" \
 	"SELECT count(*) FROM users WHERE handle COLLATE \"C\" !~ '^[A-Za-z0-9_]{1,32}\$'"
 check "every replies_count equals the real number of replies" \
 	"SELECT count(*) FROM activities a WHERE replies_count <> (SELECT count(*) FROM activities r WHERE r.reply_to_activity_uuid = a.uuid)"
+check "every cruds_count equals the person's real number of activities" \
+	"SELECT count(*) FROM users u WHERE cruds_count <> (SELECT count(*) FROM activities a WHERE a.user_uuid = u.uuid)"
 if [ $have_register -eq 1 ]; then
 	check "one user per distinct sub registered, and no other" \
 		"SELECT count(*) FROM (SELECT sub FROM storm_subs UNION SELECT cognito_user_id FROM users) s

@@ -72,3 +72,7 @@ load() {
 # Rows whose replies_count is not their number of replies.
 wrong_counts="SELECT count(*) FROM activities p
 	WHERE replies_count <> (SELECT count(*) FROM activities c WHERE c.reply_to_activity_uuid = p.uuid)"
+
+# People whose cruds_count (1.2) is not their number of activities.
+wrong_cruds="SELECT count(*) FROM users u
+	WHERE cruds_count <> (SELECT count(*) FROM activities a WHERE a.user_uuid = u.uuid)"

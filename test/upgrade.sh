@@ -23,8 +23,10 @@ cd "$(dirname "$0")/.."
 # The version a fresh install and ALTER EXTENSION ... UPDATE reach.
 current=$(sed -n "s/^default_version *= *'\\(.*\\)'/\\1/p" cruddur.control)
 
-# Checksums of everything but replies_count, which 1.1 recomputes.
-checksums="SELECT (SELECT count(*) || ' ' || md5(string_agg(u::text, E'\\n' ORDER BY uuid)) FROM users u)
+# Checksums of everything but the kept counts, which the updates recompute
+# (replies_count in 1.1, users.cruds_count in 1.2).
+checksums="SELECT (SELECT count(*) || ' ' || md5(string_agg((u.uuid, u.display_name, u.handle, u.email,
+		u.cognito_user_id, u.bio, u.created_at)::text, E'\\n' ORDER BY uuid)) FROM users u)
 	|| ' ' || (SELECT count(*) || ' ' || md5(string_agg((a.uuid, a.user_uuid, a.message,
 		a.reposts_count, a.likes_count, a.reply_to_activity_uuid, a.expires_at,
 		a.created_at)::text, E'\\n' ORDER BY uuid)) FROM activities a)"
@@ -73,6 +75,7 @@ upgrade_vs_fresh() {
 	[ "$before" = "$after" ] || fail "data changed by the update: $before / $after"
 	ok "every row and column but replies_count unchanged ($after)"
 	check "$old" "replies_count exact on every row after the update" "SELECT ($wrong_counts) = 0"
+	check "$old" "cruds_count exact on every person after the update" "SELECT ($wrong_cruds) = 0"
 
 	psql -X -A -t -d "$old" -f test/extension_catalog.sql >"$tmp/$2_upgraded.catalog"
 	psql -X -A -t -d "$new" -f test/extension_catalog.sql >"$tmp/$2_fresh.catalog"
@@ -95,6 +98,7 @@ upgrade_vs_fresh() {
 	diff -u "$tmp/$2_fresh.catalog" "$tmp/$2_restored.catalog" ||
 		fail "catalog of the restored 1.0 dump differs from a fresh 1.1 install (- fresh, + restored)"
 	ok "and with the catalog of a fresh 1.1 install, the app's grants included"
+	check "${old}_restored" "and cruds_count exact on every person" "SELECT ($wrong_cruds) = 0"
 
 	# What pg_dump makes of the two: the app's grants must be dumped from
 	# both (an update script's GRANT can make them look initial).
@@ -127,8 +131,37 @@ upgrade_vs_fresh() {
 	check "$old" "replies posted after the update are counted" \
 		"SELECT count(*) = 100 AND ($wrong_counts) = 0 FROM activities WHERE message = 'after the update'"
 	as "$creator" "$old" -c "DELETE FROM activities WHERE message = 'after the update'"
-	check "$old" "their deletion is uncounted" "SELECT ($wrong_counts) = 0"
+	check "$old" "their deletion is uncounted" "SELECT ($wrong_counts) = 0 AND ($wrong_cruds) = 0"
 }
+
+# from_1_1: a database at 1.1 (data written through 1.1's functions) reads
+# the same JSON before and after the update to the current version; the
+# update counts every person's cruds and keeps the grants a DBA made on the
+# reads it changes.
+from_1_1() {
+	local db=${run}_from_1_1 reads before after acls acl_before
+	newdb "$db" postgres
+	as postgres "$db" -c "CREATE EXTENSION cruddur VERSION '1.1'"
+	load postgres "$db" || true
+	as postgres "$db" -c "REVOKE EXECUTE ON FUNCTION cruddur_activity(uuid), cruddur_user_feed(text, integer, timestamp, uuid) FROM PUBLIC" \
+		-c "GRANT EXECUTE ON FUNCTION cruddur_activity(uuid), cruddur_user_feed(text, integer, timestamp, uuid) TO $app"
+	reads="SELECT md5(string_agg(concat(cruddur_user_feed(handle, 1000), cruddur_activity(a.uuid)), E'\\n' ORDER BY u.uuid, a.uuid))
+		FROM users u LEFT JOIN activities a ON a.user_uuid = u.uuid"
+	before=$(value "$db" "$reads")
+	acls="SELECT string_agg(proacl::text, ' ' ORDER BY oid) FROM pg_proc
+		WHERE oid IN ('cruddur_activity(uuid)'::regprocedure, 'cruddur_user_feed(text, integer, timestamp, uuid)'::regprocedure)"
+	acl_before=$(value "$db" "$acls")
+	as postgres "$db" -c "ALTER EXTENSION cruddur UPDATE"
+	check "$db" "1.1 updated to $current" "SELECT extversion = '$current' FROM pg_extension WHERE extname = 'cruddur'"
+	check "$db" "cruds_count of every person counted by the update" "SELECT ($wrong_cruds) = 0 AND count(*) > 50 FROM users"
+	after=$(value "$db" "$reads")
+	[ "$before" = "$after" ] || fail "the user feeds and cruds of 1.1 read differently after the update"
+	ok "every user feed and crud reads the same JSON before and after the update"
+	[ "$acl_before" = "$(value "$db" "$acls")" ] ||
+		fail "the update changed the grants on cruddur_activity(uuid) or cruddur_user_feed"
+	ok "the grants a DBA made on cruddur_activity(uuid) and cruddur_user_feed are kept"
+}
+from_1_1
 
 upgrade_vs_fresh postgres su
 upgrade_vs_fresh "$owner" owner

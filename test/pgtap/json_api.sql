@@ -25,9 +25,10 @@ SELECT volatility_is('public', f, args, 'volatile', f || ' is VOLATILE')
 SELECT is((SELECT string_agg(format('%s %s%s%s %s', proname, proparallel,
 									 CASE WHEN prosecdef THEN ' definer' ELSE '' END,
 									 CASE WHEN proisstrict THEN ' strict' ELSE '' END,
-									 coalesce(array_to_string(proconfig, ','), '')), '; ' ORDER BY proname)
+									 coalesce(array_to_string(proconfig, ','), '')), '; ' ORDER BY proname, pronargs)
 			 FROM pg_proc WHERE proname LIKE 'cruddur\_%' AND prorettype = 'json'::regtype),
 		  'cruddur_activity s strict ; '
+		  'cruddur_activity s ; '
 		  'cruddur_create_activity u definer search_path=pg_catalog, pg_temp; '
 		  'cruddur_create_reply u definer search_path=pg_catalog, pg_temp; '
 		  'cruddur_home_feed s ; '

@@ -5,7 +5,7 @@ CREATE EXTENSION pgtap;
 CREATE EXTENSION cruddur;
 SET client_min_messages = warning;
 
-SELECT plan(100);
+SELECT plan(103);
 
 CREATE FUNCTION pg_temp.ev(trigger text, attrs jsonb) RETURNS jsonb
 LANGUAGE sql AS $$
@@ -99,6 +99,16 @@ SELECT is((SELECT display_name FROM users WHERE cognito_user_id = pg_temp.sub(20
 SELECT is(pg_temp.handle_of(60, '{"email": "n@example.com", "preferred_username": "Bob", "name": " \t "}'), 'Bob_5', 'registered as Bob_5');
 SELECT is((SELECT display_name FROM users WHERE cognito_user_id = pg_temp.sub(60)), 'Bob_5', 'blank name: the handle registered under, not the one requested');
 SELECT is(pg_temp.handle_of(61, '{"email": "n@example.com", "preferred_username": "named", "name": null}'), 'named', 'null name');
+-- blank is Unicode White_Space, as for cruddur_update_profile: a name of
+-- no-break and ideographic spaces is no name, and a blank email is refused
+SELECT is(pg_temp.handle_of(66, jsonb_build_object('email', 'n@example.com', 'preferred_username', 'nbsp',
+												   'name', E'\u00a0\u3000\u00a0')), 'nbsp', 'registered as nbsp');
+SELECT is((SELECT display_name FROM users WHERE cognito_user_id = pg_temp.sub(66)), 'nbsp',
+		  'a name of only no-break spaces: the handle, a display name cruddur_update_profile would take');
+SELECT throws_ok(format('SELECT cruddur_register_user(%L::jsonb)',
+						pg_temp.ev('PreSignUp_SignUp', jsonb_build_object('email', E'\u2028\u00a0'))),
+				 '22023', 'invalid Cognito event: request.userAttributes.email must be a non-blank string',
+				 'an email of only Unicode white space is blank');
 SELECT is((SELECT display_name FROM users WHERE cognito_user_id = pg_temp.sub(61)), 'named', 'JSON null name: the handle');
 SELECT is(pg_temp.handle_of(62, '{"email": "n@example.com", "preferred_username": "named2", "name": " Ada "}'), 'named2', 'named');
 SELECT is((SELECT display_name FROM users WHERE cognito_user_id = pg_temp.sub(62)), ' Ada ', 'the name as sent');

@@ -1,0 +1,789 @@
+/*-------------------------------------------------------------------------
+ *
+ * feed_scan.c
+ *	  The feeds read straight from their indexes, without the executor.
+ *
+ * The feeds are the app's hottest reads.  Through a saved plan, most of a
+ * small page's cost is the executor starting and ending: locking and
+ * opening every relation of the plan and building its nodes and
+ * expressions, for twenty rows.  Here a page walks the index that orders
+ * the feed (activities_home_feed_idx, activities_user_feed_idx,
+ * activities_replies_idx, or activities_pkey for one crud) with the calling
+ * statement's snapshot (what SPI read-only would see), skips the rows the
+ * query's quals skip, looks each author up in users' primary key once per
+ * call, and formats the rows with json_writer.c, so the text is the same as
+ * the saved plan's.  The access methods take the predicate locks of
+ * SERIALIZABLE as under the plan: the index pages and rows read, except that
+ * an author found by their hint is locked by their row alone (its key
+ * cannot be inserted again while the row lives, and changing the row
+ * conflicts on the row).
+ *
+ * It serves only when that is exactly what the query would return and check:
+ * no ExecutorCheckPerms_hook (sepgsql) is loaded; neither table has row
+ * level security enabled or inheritance children; the current user may
+ * SELECT every column the query references (the whole table, or each of
+ * those columns, as the executor checks them); both tables are heap tables
+ * whose columns are as the install script made them (name, type, stored,
+ * not virtual); and the index is a valid B-tree on the columns, in the
+ * order and with the predicate the install script gave it, usable by the
+ * statement's snapshot.  Otherwise feed_scan returns false and the caller
+ * runs its saved plan, which applies policies and children and raises the
+ * usual errors (42501 for a column or table the reader may not see).
+ *
+ * src/feed_scan.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/nbtree.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_type.h"
+#include "commands/defrem.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "nodes/primnodes.h"
+#include "storage/bufmgr.h"
+#include "utils/acl.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+#include "cruddur.h"
+
+/* The columns read, by name and type; checked once per relcache change */
+typedef struct Column
+{
+	const char *name;
+	Oid			type;
+} Column;
+
+enum
+{
+	A_UUID, A_USER_UUID, A_MESSAGE, A_REPLIES_COUNT, A_REPOSTS_COUNT,
+	A_LIKES_COUNT, A_REPLY_TO, A_EXPIRES_AT, A_CREATED_AT, A_NCOLUMNS
+};
+
+static const Column activities_columns[A_NCOLUMNS] = {
+	[A_UUID] = {"uuid", UUIDOID},
+	[A_USER_UUID] = {"user_uuid", UUIDOID},
+	[A_MESSAGE] = {"message", TEXTOID},
+	[A_REPLIES_COUNT] = {"replies_count", INT4OID},
+	[A_REPOSTS_COUNT] = {"reposts_count", INT4OID},
+	[A_LIKES_COUNT] = {"likes_count", INT4OID},
+	[A_REPLY_TO] = {"reply_to_activity_uuid", UUIDOID},
+	[A_EXPIRES_AT] = {"expires_at", TIMESTAMPOID},
+	[A_CREATED_AT] = {"created_at", TIMESTAMPOID},
+};
+
+/*
+ * The author's columns.  A feed object's fields named like U_DISPLAY_NAME
+ * or U_HANDLE are the author's; every other field is the crud's column of
+ * the same name.
+ */
+enum
+{
+	U_UUID, U_DISPLAY_NAME, U_HANDLE, U_NCOLUMNS
+};
+
+static const Column users_columns[U_NCOLUMNS] = {
+	[U_UUID] = {"uuid", UUIDOID},
+	[U_DISPLAY_NAME] = {"display_name", TEXTOID},
+	[U_HANDLE] = {"handle", TEXTOID},
+};
+
+/* The relations; each call opens the tables, users_pkey and its index */
+enum
+{
+	R_ACTIVITIES, R_USERS, R_USERS_PKEY, R_HOME_FEED_IDX, R_USER_FEED_IDX,
+	R_REPLIES_IDX, R_ACTIVITIES_PKEY, R_NRELATIONS
+};
+
+static const char *const relation_names[R_NRELATIONS] = {
+	[R_ACTIVITIES] = "activities",
+	[R_USERS] = "users",
+	[R_USERS_PKEY] = "users_pkey",
+	[R_HOME_FEED_IDX] = "activities_home_feed_idx",
+	[R_USER_FEED_IDX] = "activities_user_feed_idx",
+	[R_REPLIES_IDX] = "activities_replies_idx",
+	[R_ACTIVITIES_PKEY] = "activities_pkey",
+};
+
+/* What an index's predicate may be: none, or the install script's */
+typedef enum Predicate
+{
+	PRED_NONE,					/* none at all */
+	PRED_TOP_LEVEL,				/* none, or reply_to_activity_uuid IS NULL */
+	PRED_REPLIES				/* none, or reply_to_activity_uuid IS NOT NULL */
+} Predicate;
+
+/*
+ * How each feed is read: its index's key columns (descending or not), the
+ * first of them compared for equality with the caller's key when "prefix",
+ * then (created_at, uuid) the order and the cursor's columns; and the rows
+ * the query's quals skip.
+ */
+typedef struct Feed
+{
+	int			index;			/* R_* */
+	int			nkeys;
+	int			keys[3];		/* A_* */
+	bool		descending[3];
+	bool		prefix;
+	bool		unique;			/* a unique index: at most one row */
+	Predicate	predicate;
+	bool		top_level_only; /* skip replies */
+	bool		unexpired_only; /* skip expired rows */
+} Feed;
+
+static const Feed feeds[FEED_NKINDS] = {
+	[FEED_HOME] = {R_HOME_FEED_IDX, 2, {A_CREATED_AT, A_UUID}, {true, true},
+	false, false, PRED_TOP_LEVEL, true, true},
+	[FEED_USER] = {R_USER_FEED_IDX, 3, {A_USER_UUID, A_CREATED_AT, A_UUID},
+	{false, true, true}, true, false, PRED_NONE, false, true},
+	[FEED_REPLIES] = {R_REPLIES_IDX, 3, {A_REPLY_TO, A_CREATED_AT, A_UUID},
+	{false, false, false}, true, false, PRED_REPLIES, false, false},
+	[FEED_ACTIVITY] = {R_ACTIVITIES_PKEY, 1, {A_UUID}, {false},
+	true, true, PRED_NONE, false, true},
+};
+
+/*
+ * What we know of the extension's relations in one schema, kept until a
+ * relcache invalidation of any of them (or of everything) clears "valid".
+ */
+typedef struct FeedRelations
+{
+	bool		valid;
+	bool		tables_usable;	/* the tables and users_pkey are as needed */
+	bool		feed_usable[FEED_NKINDS];	/* and each feed's index */
+	Oid			nspid;
+	Oid			relids[R_NRELATIONS];
+	AttrNumber	activities_attnums[A_NCOLUMNS];
+	AttrNumber	users_attnums[U_NCOLUMNS];
+} FeedRelations;
+
+static FeedRelations rels_cache;
+static bool callback_registered = false;
+
+/*
+ * The authors, one entry per person, kept by the backend across calls for
+ * one users relation (emptied when its relcache entry is invalidated, and
+ * when full).
+ *
+ * Within a call an entry is the author's display_name and handle, looked
+ * up once however many of the page's cruds are theirs ("call" says which
+ * call they were read in).  Across calls it keeps where the author's row
+ * was found: the heap TID users_pkey holds for it, which is the root of the
+ * row's HOT chain, so that it finds the row again after a HOT update such
+ * as a profile edit (the TID of the chain member found would not: a chain
+ * is only followed from its root).  That is only a hint: a row found there
+ * counts only if it is visible to the snapshot and has the author's uuid,
+ * and then it is their row (the primary key allows one visible row per
+ * uuid); otherwise users_pkey is asked.  It spares a B-tree descent per
+ * author, most of a page of 1000's author lookups.
+ */
+#define AUTHORS_MAX 8192
+
+typedef struct Author
+{
+	pg_uuid_t	uuid;			/* key */
+	ItemPointerData tid;		/* the hint; invalid until the index finds it */
+	uint64		call;			/* the call the values below are of */
+	bool		found;			/* false: no such person, the join drops the row */
+	Datum		values[U_NCOLUMNS]; /* in that call's memory context */
+	bool		nulls[U_NCOLUMNS];
+} Author;
+
+static HTAB *authors_map = NULL;
+static Oid	authors_relid = InvalidOid;
+static uint64 calls = 0;
+
+static void
+invalidate_relations(Datum arg, Oid relid)
+{
+	int			i;
+
+	if (!OidIsValid(relid))
+	{
+		rels_cache.valid = false;
+		authors_relid = InvalidOid;
+		return;
+	}
+	for (i = 0; i < R_NRELATIONS; i++)
+		if (rels_cache.relids[i] == relid)
+			rels_cache.valid = false;
+	if (relid == authors_relid)
+		authors_relid = InvalidOid;
+}
+
+/*
+ * The attribute numbers of "columns" in "rel", into "attnums"; false when
+ * one is missing, of another type, or a virtual generated column (computed
+ * by the executor, so not in the tuple the scan reads).
+ */
+static bool
+find_columns(Relation rel, const Column *columns, int ncolumns,
+			 AttrNumber *attnums)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			c;
+	int			i;
+
+	for (c = 0; c < ncolumns; c++)
+	{
+		attnums[c] = InvalidAttrNumber;
+		for (i = 0; i < desc->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, i);
+
+			if (!att->attisdropped &&
+				strcmp(NameStr(att->attname), columns[c].name) == 0)
+			{
+				if (att->atttypid != columns[c].type)
+					return false;
+#ifdef ATTRIBUTE_GENERATED_VIRTUAL
+				/* PostgreSQL 18 added virtual generated columns */
+				if (att->attgenerated == ATTRIBUTE_GENERATED_VIRTUAL)
+					return false;
+#endif
+				attnums[c] = att->attnum;
+				break;
+			}
+		}
+		if (attnums[c] == InvalidAttrNumber)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Whether "index" is a valid plain B-tree of "heap" on exactly the columns
+ * "attnums" (with the default operator class of their types, descending
+ * where "descending" says, with the default NULLS order for that
+ * direction), so that scanning it yields the ORDER BY of the feed.
+ */
+static bool
+index_is(Relation index, Oid heap, int nkeys, const AttrNumber *attnums,
+		 const Oid *types, const bool *descending)
+{
+	Form_pg_index form = index->rd_index;
+	int			i;
+
+	if (index->rd_rel->relam != BTREE_AM_OID || form->indrelid != heap ||
+		!form->indisvalid || !form->indimmediate ||
+		form->indnkeyatts != nkeys)
+		return false;
+	for (i = 0; i < nkeys; i++)
+	{
+		int16		option = index->rd_indoption[i];
+
+		if (form->indkey.values[i] != attnums[i] ||
+			index->rd_opfamily[i] !=
+			get_opclass_family(GetDefaultOpClass(types[i], BTREE_AM_OID)) ||
+			((option & INDOPTION_DESC) != 0) != descending[i] ||
+			((option & INDOPTION_NULLS_FIRST) != 0) != descending[i])
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Whether the index's predicate is one "predicate" allows (the scan checks
+ * reply_to_activity_uuid itself either way).
+ */
+static bool
+predicate_is(Relation index, Predicate predicate, AttrNumber reply_to)
+{
+	List	   *quals = RelationGetIndexPredicate(index);
+	NullTest   *test;
+
+	if (quals == NIL)
+		return true;
+	if (predicate == PRED_NONE ||
+		list_length(quals) != 1 || !IsA(linitial(quals), NullTest))
+		return false;
+	test = linitial_node(NullTest, quals);
+	return test->nulltesttype ==
+		(predicate == PRED_TOP_LEVEL ? IS_NULL : IS_NOT_NULL) &&
+		!test->argisrow &&
+		IsA(test->arg, Var) && ((Var *) test->arg)->varattno == reply_to;
+}
+
+/* Whether the index of "feed" is as the feed needs, "rel" the relations */
+static bool
+feed_index_is(const Feed *feed, Relation *rel)
+{
+	const AttrNumber *att = rels_cache.activities_attnums;
+	Relation	index = rel[feed->index];
+	AttrNumber	attnums[3];
+	Oid			types[3];
+	int			i;
+
+	for (i = 0; i < feed->nkeys; i++)
+	{
+		attnums[i] = att[feed->keys[i]];
+		types[i] = activities_columns[feed->keys[i]].type;
+	}
+	return index != NULL &&
+		index_is(index, rels_cache.relids[R_ACTIVITIES], feed->nkeys,
+				 attnums, types, feed->descending) &&
+		(!feed->unique || index->rd_index->indisunique) &&
+		predicate_is(index, feed->predicate, att[A_REPLY_TO]);
+}
+
+/*
+ * Look the relations up in "nspid" and check them, filling rels_cache.
+ * Takes AccessShareLock on each, as the queries would.
+ */
+static void
+fill_relations(Oid nspid)
+{
+	static const Oid pkey_types[] = {UUIDOID};
+	static const bool ascending[] = {false};
+	FeedRelations *c = &rels_cache;
+	Relation	rel[R_NRELATIONS] = {NULL};
+	int			i;
+
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(invalidate_relations, (Datum) 0);
+		callback_registered = true;
+	}
+
+	/*
+	 * Valid from here: an invalidation that arrives while we fill (taking a
+	 * lock reads them) clears it again, and the next call fills anew.
+	 */
+	memset(c, 0, sizeof(*c));
+	c->valid = true;
+	c->nspid = nspid;
+	for (i = 0; i < R_NRELATIONS; i++)
+	{
+		c->relids[i] = get_relname_relid(relation_names[i], nspid);
+		if (OidIsValid(c->relids[i]))
+			rel[i] = try_relation_open(c->relids[i], AccessShareLock);
+	}
+
+	if (rel[R_ACTIVITIES] == NULL || rel[R_USERS] == NULL ||
+		rel[R_USERS_PKEY] == NULL)
+		goto done;
+	for (i = R_ACTIVITIES; i <= R_USERS; i++)
+		if (rel[i]->rd_rel->relkind != RELKIND_RELATION ||
+			rel[i]->rd_rel->relam != HEAP_TABLE_AM_OID)
+			goto done;
+	if (!find_columns(rel[R_ACTIVITIES], activities_columns, A_NCOLUMNS,
+					  c->activities_attnums) ||
+		!find_columns(rel[R_USERS], users_columns, U_NCOLUMNS,
+					  c->users_attnums) ||
+		!index_is(rel[R_USERS_PKEY], c->relids[R_USERS], 1,
+				  &c->users_attnums[U_UUID], pkey_types, ascending) ||
+		!rel[R_USERS_PKEY]->rd_index->indisunique)
+		goto done;
+	c->tables_usable = true;
+	for (i = 0; i < FEED_NKINDS; i++)
+		c->feed_usable[i] = feed_index_is(&feeds[i], rel);
+
+done:
+	for (i = 0; i < R_NRELATIONS; i++)
+		if (rel[i] != NULL)
+			relation_close(rel[i], NoLock);
+}
+
+/*
+ * Whether "index" may be read with the statement's snapshot.  An index
+ * built by CREATE INDEX CONCURRENTLY over broken HOT chains (indcheckxmin)
+ * lacks entries for rows older snapshots still see, until its pg_index row
+ * is older than every snapshot of ours: the planner's test.
+ */
+static bool
+index_usable_now(Relation index)
+{
+	return !index->rd_index->indcheckxmin ||
+		TransactionIdPrecedes(HeapTupleHeaderGetXmin(index->rd_indextuple->t_data),
+							  TransactionXmin);
+}
+
+/*
+ * Open the relations "feed" reads in schema "nspid" with AccessShareLock
+ * into "rel", or return false when they are not usable by the scan.
+ */
+static bool
+open_relations(Oid nspid, const Feed *feed, FeedKind kind, Relation *rel)
+{
+	const int	needed[] = {R_ACTIVITIES, R_USERS, R_USERS_PKEY, feed->index};
+	int			i;
+
+	for (;;)
+	{
+		bool		opened = true;
+
+		if (!rels_cache.valid || rels_cache.nspid != nspid)
+			fill_relations(nspid);
+		if (!rels_cache.tables_usable || !rels_cache.feed_usable[kind])
+			return false;
+
+		memset(rel, 0, sizeof(Relation) * R_NRELATIONS);
+		for (i = 0; i < lengthof(needed); i++)
+		{
+			rel[needed[i]] = try_relation_open(rels_cache.relids[needed[i]],
+											   AccessShareLock);
+			opened &= (rel[needed[i]] != NULL);
+		}
+		/* taking the locks read invalidations: is what we know still so? */
+		if (opened && rels_cache.valid)
+		{
+			if (index_usable_now(rel[R_USERS_PKEY]) &&
+				index_usable_now(rel[feed->index]))
+				return true;
+			opened = false;
+		}
+		for (i = 0; i < R_NRELATIONS; i++)
+			if (rel[i] != NULL)
+				relation_close(rel[i], NoLock);
+		if (!opened)
+			return false;
+		rels_cache.valid = false;
+	}
+}
+
+/*
+ * Whether the current user may read what the query reads of "rel": its
+ * columns "attnums[c]" for each bit c of "columns", as the executor checks
+ * them (the table, or else each column), and no row level security or
+ * inheritance children that the query would apply or add.
+ */
+static bool
+readable(Relation rel, const AttrNumber *attnums, uint32 columns)
+{
+	Oid			relid = RelationGetRelid(rel);
+	Oid			user = GetUserId();
+	int			c;
+
+	if (rel->rd_rel->relrowsecurity || rel->rd_rel->relhassubclass)
+		return false;
+	if (pg_class_aclcheck(relid, user, ACL_SELECT) == ACLCHECK_OK)
+		return true;
+	for (c = 0; columns != 0; c++, columns >>= 1)
+		if ((columns & 1) &&
+			pg_attribute_aclcheck(relid, attnums[c], user,
+								  ACL_SELECT) != ACLCHECK_OK)
+			return false;
+	return true;
+}
+
+/* What a call needs to look its authors up */
+typedef struct Authors
+{
+	Relation	rel;
+	const AttrNumber *attnums;
+	TupleTableSlot *slot;
+	IndexScanDesc scan;			/* of users_pkey */
+	IndexFetchTableData *fetch; /* of users, for the hints */
+	BlockNumber nblocks;		/* of users, InvalidBlockNumber until needed */
+} Authors;
+
+/* Whether the row at the author's hint is their visible row, into the slot */
+static bool
+fetch_hinted(Authors *authors, Author *author)
+{
+	ItemPointerData tid = author->tid;	/* the fetch moves it along the chain */
+	bool		call_again = false;
+	bool		isnull;
+	Datum		value;
+
+	if (!ItemPointerIsValid(&tid))
+		return false;
+
+	/*
+	 * Past the end is an error to read.  VACUUM's truncation is followed by
+	 * an invalidation that empties the map, so this is only a guard; the
+	 * table cannot shrink while we hold our lock.
+	 */
+	if (authors->nblocks == InvalidBlockNumber)
+		authors->nblocks = RelationGetNumberOfBlocks(authors->rel);
+	if (ItemPointerGetBlockNumber(&tid) >= authors->nblocks ||
+		!table_index_fetch_tuple(authors->fetch, &tid, GetActiveSnapshot(),
+								 authors->slot, &call_again, NULL))
+		return false;
+	value = slot_getattr(authors->slot, authors->attnums[U_UUID], &isnull);
+	return !isnull && memcmp(DatumGetUUIDP(value)->data, author->uuid.data,
+							 UUID_LEN) == 0;
+}
+
+/*
+ * The author's row from users_pkey into the slot, keeping in the hint the
+ * TID the index holds for it (the root of its HOT chain).
+ */
+static bool
+fetch_indexed(Authors *authors, Author *author)
+{
+	ScanKeyData key;
+	ItemPointer tid;
+
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ,
+				UUIDPGetDatum(&author->uuid));
+	index_rescan(authors->scan, &key, 1, NULL, 0);
+	while ((tid = index_getnext_tid(authors->scan,
+									ForwardScanDirection)) != NULL)
+	{
+		ItemPointerData root = *tid;	/* index_fetch_heap moves it */
+
+		if (index_fetch_heap(authors->scan, authors->slot))
+		{
+			author->tid = root;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The author of uuid, read once per call: by the hint, else in users_pkey */
+static Author *
+find_author(Authors *authors, const pg_uuid_t *uuid)
+{
+	Author	   *author;
+	bool		known;
+	int			c;
+
+	if (authors_map == NULL ||
+		authors_relid != RelationGetRelid(authors->rel) ||
+		hash_get_num_entries(authors_map) >= AUTHORS_MAX)
+	{
+		HASHCTL		ctl;
+
+		if (authors_map != NULL)
+			hash_destroy(authors_map);
+		ctl.keysize = sizeof(pg_uuid_t);
+		ctl.entrysize = sizeof(Author);
+		authors_map = hash_create("cruddur authors", 1024, &ctl,
+								  HASH_ELEM | HASH_BLOBS);
+		authors_relid = RelationGetRelid(authors->rel);
+	}
+
+	author = hash_search(authors_map, uuid, HASH_ENTER, &known);
+	if (!known)
+		ItemPointerSetInvalid(&author->tid);
+	else if (author->call == calls)
+		return author;
+	author->call = calls;
+
+	author->found = fetch_hinted(authors, author);
+	if (!author->found)
+		author->found = fetch_indexed(authors, author);
+	if (author->found)
+	{
+		/* the shown columns (text), copied: the slot lets go of its buffer */
+		for (c = U_DISPLAY_NAME; c < U_NCOLUMNS; c++)
+		{
+			Datum		value = slot_getattr(authors->slot,
+											 authors->attnums[c],
+											 &author->nulls[c]);
+
+			author->values[c] = author->nulls[c] ? (Datum) 0 :
+				datumCopy(value, false, -1);
+		}
+		ExecClearTuple(authors->slot);
+	}
+	return author;
+}
+
+/*
+ * Where each field of "object" comes from, by the field's key: the crud's
+ * column A_* of that name, or the author's U_* (as A_NCOLUMNS + U_*); and
+ * the bits of the columns each table shows, into the two masks.  A key of
+ * no column cannot happen: the objects are ours.
+ */
+static void
+map_fields(const JsonObject *object, int *source, uint32 *activities_shown,
+		   uint32 *users_shown)
+{
+	int			f;
+	int			c;
+
+	for (f = 0; f < object->nfields; f++)
+	{
+		const char *key = object->fields[f].key;
+
+		for (c = U_DISPLAY_NAME; c < U_NCOLUMNS; c++)
+			if (strcmp(key, users_columns[c].name) == 0)
+				break;
+		if (c < U_NCOLUMNS)
+		{
+			source[f] = A_NCOLUMNS + c;
+			*users_shown |= 1 << c;
+			continue;
+		}
+		for (c = 0; c < A_NCOLUMNS; c++)
+			if (strcmp(key, activities_columns[c].name) == 0)
+				break;
+		if (c == A_NCOLUMNS)
+			elog(ERROR, "feed field \"%s\" has no column", key);
+		source[f] = c;
+		*activities_shown |= 1 << c;
+	}
+}
+
+/*
+ * Append a page of feed "kind" to "buf" as its saved plan would: at most
+ * "page_size" objects of shape "object" (whose keys name their
+ * columns), separated by commas, in the feed's order.  "key" is the value
+ * the index's first column equals (the person, the crud replied to, or the
+ * crud) for the feeds that have one; "cursor" (created_at, uuid) is where
+ * the page starts after, when given.  "now" is the current time in UTC.
+ * Sets *nrows to the objects written.  Returns false, having done nothing,
+ * when the scan cannot serve (see the top of this file).
+ */
+bool
+feed_scan(Oid nspid, FeedKind kind, Datum key, const Datum *cursor,
+		  int page_size, Timestamp now, StringInfo buf,
+		  const JsonObject *object, uint64 *nrows)
+{
+	const Feed *feed = &feeds[kind];
+	Relation	rel[R_NRELATIONS];
+	const AttrNumber *att = rels_cache.activities_attnums;
+	int			source[16];
+	uint32		activities_read = 1 << A_USER_UUID;	/* the join */
+	uint32		users_read = 1 << U_UUID;
+	Timestamp	after_created_at = 0;
+	const pg_uuid_t *after_uuid = NULL;
+	ScanKeyData keys[2];
+	int			nkeys = 0;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	Authors		authors;
+	int			i;
+
+	Assert(object->nfields <= lengthof(source));
+	*nrows = 0;
+	if (ExecutorCheckPerms_hook != NULL || !ActiveSnapshotSet() ||
+		!open_relations(nspid, feed, kind, rel))
+		return false;
+
+	/* every column the query references: shown, ordered, filtered, joined */
+	map_fields(object, source, &activities_read, &users_read);
+	for (i = 0; i < feed->nkeys; i++)
+		activities_read |= 1 << feed->keys[i];
+	if (feed->top_level_only)
+		activities_read |= 1 << A_REPLY_TO;
+	if (feed->unexpired_only)
+		activities_read |= 1 << A_EXPIRES_AT;
+	if (!readable(rel[R_ACTIVITIES], att, activities_read) ||
+		!readable(rel[R_USERS], rels_cache.users_attnums, users_read))
+	{
+		for (i = 0; i < R_NRELATIONS; i++)
+			if (rel[i] != NULL)
+				relation_close(rel[i], NoLock);
+		return false;
+	}
+
+	/* a new call: every author's values are to be read again */
+	calls++;
+	authors.rel = rel[R_USERS];
+	authors.attnums = rels_cache.users_attnums;
+	authors.slot = table_slot_create(rel[R_USERS], NULL);
+	authors.scan = index_beginscan(rel[R_USERS], rel[R_USERS_PKEY],
+								   GetActiveSnapshot(), 1, 0);
+	authors.fetch = table_index_fetch_begin(rel[R_USERS]);
+	authors.nblocks = InvalidBlockNumber;
+
+	if (feed->prefix)
+		ScanKeyInit(&keys[nkeys++], 1, BTEqualStrategyNumber, F_UUID_EQ, key);
+	if (cursor)
+	{
+		/*
+		 * created_at at or beyond the cursor's, in the feed's direction,
+		 * positions the scan; the rows of that same created_at not strictly
+		 * after the cursor are skipped below.
+		 */
+		bool		descending = feed->descending[nkeys];
+
+		after_created_at = DatumGetTimestamp(cursor[0]);
+		after_uuid = DatumGetUUIDP(cursor[1]);
+		ScanKeyInit(&keys[nkeys], nkeys + 1,
+					descending ? BTLessEqualStrategyNumber : BTGreaterEqualStrategyNumber,
+					descending ? F_TIMESTAMP_LE : F_TIMESTAMP_GE, cursor[0]);
+		nkeys++;
+	}
+	slot = table_slot_create(rel[R_ACTIVITIES], NULL);
+	scan = index_beginscan(rel[R_ACTIVITIES], rel[feed->index],
+						   GetActiveSnapshot(), nkeys, 0);
+	index_rescan(scan, keys, nkeys, NULL, 0);
+
+	while (*nrows < page_size &&
+		   index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		Datum		values[lengthof(source)];
+		bool		nulls[lengthof(source)];
+		Author	   *author;
+
+		CHECK_FOR_INTERRUPTS();
+		slot_getallattrs(slot);
+
+#define COLUMN(c) (slot->tts_values[att[c] - 1])
+#define ISNULL(c) (slot->tts_isnull[att[c] - 1])
+		/* a reply, or expired */
+		if ((feed->top_level_only && !ISNULL(A_REPLY_TO)) ||
+			(feed->unexpired_only && !ISNULL(A_EXPIRES_AT) &&
+			 DatumGetTimestamp(COLUMN(A_EXPIRES_AT)) <= now))
+			continue;
+		/* not strictly after the cursor (the key let equal ones through) */
+		if (cursor &&
+			DatumGetTimestamp(COLUMN(A_CREATED_AT)) == after_created_at)
+		{
+			int			cmp = memcmp(DatumGetUUIDP(COLUMN(A_UUID))->data,
+									 after_uuid->data, UUID_LEN);
+
+			if (feed->descending[nkeys - 1] ? cmp >= 0 : cmp <= 0)
+				continue;
+		}
+
+		/* the join: no author, no row */
+		if (ISNULL(A_USER_UUID))
+			continue;
+		author = find_author(&authors, DatumGetUUIDP(COLUMN(A_USER_UUID)));
+		if (!author->found)
+			continue;
+
+		for (i = 0; i < object->nfields; i++)
+		{
+			if (source[i] >= A_NCOLUMNS)
+			{
+				values[i] = author->values[source[i] - A_NCOLUMNS];
+				nulls[i] = author->nulls[source[i] - A_NCOLUMNS];
+			}
+			else
+			{
+				values[i] = COLUMN(source[i]);
+				nulls[i] = ISNULL(source[i]);
+			}
+		}
+#undef COLUMN
+#undef ISNULL
+
+		if ((*nrows)++ > 0)
+			appendStringInfoCharMacro(buf, ',');
+		json_append_object(buf, object, values, nulls);
+	}
+
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_endscan(authors.scan);
+	table_index_fetch_end(authors.fetch);
+	ExecDropSingleTupleTableSlot(authors.slot);
+	for (i = 0; i < R_NRELATIONS; i++)
+		if (rel[i] != NULL)
+			relation_close(rel[i], NoLock);
+	return true;
+}
