@@ -107,13 +107,21 @@ rds_route() {
 	[ "$(q -At -d "$db" -c "SELECT (SELECT x FROM users), (SELECT count(*) FROM pg_proc WHERE proname LIKE 'cruddur%')")" = "42|0" ] ||
 		{ echo "the failed install left something behind"; return 1; }
 	echo "ok - refused over an existing users table, which kept its row; no function created"
-	# into a named schema, from another current schema
-	q -d "$db" -c 'CREATE SCHEMA "App Data"' &&
+	# into a named schema, from another current schema: the same functions
+	# and relations as in the current one
+	local objects="SELECT string_agg(x, ' ' ORDER BY x) FROM (
+		SELECT format('%s %s %s %s', p.oid::regprocedure, p.provolatile, p.proparallel, p.prosecdef) AS x
+		  FROM pg_proc p WHERE pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = :'s')
+		UNION ALL SELECT format('%s %s', relname, relkind) FROM pg_class WHERE relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = :'s')) o"
+	local here there kept
+	q -d "$db" -c 'DROP TABLE users' -c 'CREATE SCHEMA "App Data"' && create_cruddur -d "$db" &&
 	q -d "$db" -v schema='App Data' -f dist/cruddur-rds.sql >/dev/null &&
-	[ "$(q -At -d "$db" -c "SELECT count(*) FROM pg_proc WHERE pronamespace = '\"App Data\"'::regnamespace" \
-		-c "SELECT \"App Data\".cruddur_user_short('nobody') IS NULL")" = $'11\nt' ] ||
-		{ echo "install with -v schema='App Data' failed"; return 1; }
-	echo "ok - -v schema='App Data' installs there, and the functions find their tables"
+	here=$(q -At -d "$db" -v s=public <<<"$objects") &&
+	there=$(q -At -d "$db" -v s='App Data' <<<"SET search_path = \"App Data\"; $objects") &&
+	[ -n "$here" ] && [ "$here" = "$there" ] &&
+	[ "$(q -At -d "$db" -c "SELECT \"App Data\".cruddur_user_short('nobody') IS NULL")" = t ] ||
+		{ echo "install with -v schema='App Data' failed or differs from the one in public"; return 1; }
+	echo "ok - -v schema='App Data' installs there the objects the current schema gets, and they find their tables"
 	# a schema name a literal or a dollar quote could not hold is refused first
 	q -d "$db" -c "CREATE SCHEMA \"x'); CREATE TABLE public.pwned(); SELECT ('\"" &&
 	if out=$(q -d "$db" -v schema="x'); CREATE TABLE public.pwned(); SELECT ('" -f dist/cruddur-rds.sql 2>&1); then
@@ -122,13 +130,12 @@ rds_route() {
 	echo "$out" | grep -q 'invalid character in schema name' || { echo "unexpected: $out"; return 1; }
 	[ "$(q -At -d "$db" -c "SELECT to_regclass('public.pwned') IS NULL")" = t ] || { echo "public.pwned was created"; return 1; }
 	echo "ok - a schema named x'); CREATE TABLE public.pwned(); SELECT (' is refused, and nothing ran"
-	# the upgrade scripts, applied in order from 1.0, give the newest install
-	# (a 1.0 install being the head of cruddur-rds.sql up to its first upgrade)
-	# uninstall: every object of the schema gone, other schemas untouched
+	# uninstall: every object of the schema gone, those of public kept
 	q -d "$db" -v schema='App Data' -f dist/cruddur-rds-uninstall.sql >/dev/null &&
 	[ "$(q -At -d "$db" -c "SELECT count(*) FROM pg_class WHERE relnamespace = '\"App Data\"'::regnamespace" \
-		-c "SELECT count(*) FROM pg_proc WHERE pronamespace = '\"App Data\"'::regnamespace" \
-		-c "SELECT x FROM public.users")" = $'0\n0\n42' ] || { echo "uninstall left objects"; return 1; }
+		-c "SELECT count(*) FROM pg_proc WHERE pronamespace = '\"App Data\"'::regnamespace")" = $'0\n0' ] &&
+	kept=$(q -At -d "$db" -v s=public <<<"$objects") && [ "$kept" = "$here" ] ||
+		{ echo "uninstall left objects, or took others"; return 1; }
 	echo "ok - dist/cruddur-rds-uninstall.sql drops every table and function of the schema, nothing else"
 }
 
@@ -177,11 +184,37 @@ pgtle_route() {
 	q -d postgres -c "DROP DATABASE $a" -c "DROP DATABASE $b" -c "DROP DATABASE $c"
 }
 
+# The catalog against the C build's (test/schema_catalog.sql), but for the
+# differences README lists for the route: functions' language and body, the
+# PARALLEL label of cruddur_uuid_v7, and (psql route) extension membership.
+# The C build's listing is made here, or read from $CRUDDUR_C_CATALOG where
+# the cluster has no C build (test/pgtle.sh makes it beforehand).
+listed() {
+	grep -v -e '^function .*) language ' -e '^function .*) body ' |
+		sed 's/^\(function cruddur_uuid_v7() .* parallel \)[su] /\1(listed) /' |
+		if [ "$CRUDDUR_ROUTE" = rds ]; then grep -v ': member of extension '; else cat; fi
+}
+catalog() {
+	local c=${db}_cc r=${db}_cr
+	if [ -n "${CRUDDUR_C_CATALOG:-}" ]; then
+		cp "$CRUDDUR_C_CATALOG" "$tmp/c.txt"
+	else
+		q -d postgres -c "CREATE DATABASE $c" && q -d "$c" -c 'CREATE EXTENSION cruddur' &&
+		q -At -d "$c" -v schema=public -f test/schema_catalog.sql >"$tmp/c.txt" || return 1
+		q -d postgres -c "DROP DATABASE $c"
+	fi
+	fresh "$r" && q -At -d "$r" -v schema=public -f test/schema_catalog.sql >"$tmp/r.txt" || return 1
+	q -d postgres -c "DROP DATABASE $r"
+	diff <(listed <"$tmp/c.txt") <(listed <"$tmp/r.txt") || { echo "the catalog differs from the C build's"; return 1; }
+	echo "ok - the catalog equals the C build's ($(wc -l <"$tmp/c.txt") lines) but for the differences listed in README ($(diff "$tmp/c.txt" "$tmp/r.txt" | grep -c '^>') lines)"
+}
+
 part "pg_regress (sql/, expected/)" regress
 part "isolation (specs/)" isolation
 part "pgTAP (test/pgtap)" pgtap
 part "test/differential.sh" bash test/differential.sh
 part "test/storm.sh" bash test/storm.sh
+part "catalog against the C build's" catalog
 if [ "$CRUDDUR_ROUTE" = rds ]; then
 	part "the psql route's own install, schema, refusals, uninstall" rds_route
 else
