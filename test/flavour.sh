@@ -137,6 +137,40 @@ rds_route() {
 	kept=$(q -At -d "$db" -v s=public <<<"$objects") && [ "$kept" = "$here" ] ||
 		{ echo "uninstall left objects, or took others"; return 1; }
 	echo "ok - dist/cruddur-rds-uninstall.sql drops every table and function of the schema, nothing else"
+	privileges
+}
+
+# The psql route installed by a database owner who is not a superuser: it
+# owns every object, so the SECURITY DEFINER writes run as it; a role
+# granted only EXECUTE on cruddur_register_user registers people and can do
+# nothing else, and PUBLIC nothing at all.
+privileges() {
+	local p=${db}_p owner=${db}_owner lambda=${db}_lambda nobody=${db}_nobody sql out code
+	local event; event=$(cat test/fixtures/cognito/post-confirmation-signup.json)
+	as() { PGOPTIONS="-c role=$1" psql -X -q -v ON_ERROR_STOP=1 -d "$p" -v event="$event" "${@:2}"; }
+	q -d postgres -c "CREATE ROLE $owner" -c "CREATE ROLE $lambda" -c "CREATE ROLE $nobody" \
+		-c "CREATE DATABASE $p OWNER $owner" -c "REVOKE CREATE ON SCHEMA public FROM PUBLIC" &&
+	q -d "$p" -c "ALTER SCHEMA public OWNER TO $owner" &&
+	as "$owner" -f dist/cruddur-rds.sql >/dev/null &&
+	as "$owner" -c "GRANT EXECUTE ON FUNCTION cruddur_register_user(jsonb) TO $lambda" &&
+	as "$lambda" <<<"SELECT cruddur_register_user(:'event')" >/dev/null &&
+	[ "$(q -At -d "$p" -c 'SELECT count(*) FROM users')" = 1 ] || { echo "the Lambda role could not register"; return 1; }
+	for sql in "SELECT count(*) FROM users" "INSERT INTO users (display_name, handle, email, cognito_user_id) VALUES ('x', 'x', 'x', 'x')" \
+			"UPDATE users SET bio = 'x'" "DELETE FROM activities" "TRUNCATE users CASCADE" \
+			"SELECT cruddur_create_activity(cognito_user_id, 'hi') FROM (SELECT 'x' AS cognito_user_id) x" \
+			"SELECT cruddur_home_feed()" "ALTER FUNCTION cruddur_register_user(jsonb) SECURITY INVOKER" \
+			"CREATE OR REPLACE FUNCTION cruddur_uuid_v7() RETURNS uuid LANGUAGE sql AS 'SELECT NULL::uuid'"; do
+		for role in "$lambda" "$nobody"; do
+			out=$(as "$role" -c "$sql" 2>&1) && { echo "$role could: $sql"; return 1; }
+			grep -q 'permission denied\|must be owner\|not granted' <<<"$out" || { echo "$role, $sql: $out"; return 1; }
+		done
+	done
+	# re-granting without the grant option grants nothing (a WARNING, not an error)
+	as "$lambda" -c "GRANT EXECUTE ON FUNCTION cruddur_register_user(jsonb) TO PUBLIC" 2>/dev/null
+	out=$(as "$nobody" <<<"SELECT cruddur_register_user(:'event')" 2>&1) && { echo "$nobody registered"; return 1; }
+	grep -q 'permission denied for function cruddur_register_user' <<<"$out" || { echo "unexpected: $out"; return 1; }
+	echo "ok - installed by a non-superuser database owner: a role granted only EXECUTE on cruddur_register_user registers, and it and a role without grants are refused 9 table, function and ownership commands; re-granting registration to PUBLIC grants nothing"
+	q -d postgres -c "DROP DATABASE $p" -c "DROP ROLE $owner, $lambda, $nobody"
 }
 
 # What only the pg_tle route has.
