@@ -231,6 +231,8 @@ SELECT cruddur_user_feed('nameless')::text = cruddur_ref.user_feed('nameless')::
 	   cruddur_activity('00000000-0000-7000-8000-0000000001b2')::text
 		 = cruddur_ref.activity('00000000-0000-7000-8000-0000000001b2')::text AS null_message_crud_same;
 SELECT cruddur_activity('00000000-0000-7000-8000-0000000001b1', 1)::text AS first_reply_page;
+SELECT cruddur_user_short('NAMELESS')::text AS user_short,
+	   cruddur_user_short('NAMELESS')::text = cruddur_ref.user_short('NAMELESS')::text AS same_as_reference;
 ROLLBACK;
 
 -- Column privileges, for every feed: SELECT on just the columns a query
@@ -284,7 +286,30 @@ SET ROLE cruddur_test_columns;
 SAVEPOINT refused;
 SELECT cruddur_home_feed();
 ROLLBACK TO SAVEPOINT refused;
+SAVEPOINT refused;
+SELECT cruddur_user_feed('cora');
+ROLLBACK TO SAVEPOINT refused;
+SAVEPOINT refused;
+SELECT cruddur_user_short('cora');
+ROLLBACK TO SAVEPOINT refused;
 RESET ROLE;
+ROLLBACK;
+
+-- The person is read from users_handle_lower_key only while it is the
+-- install script's: on upper() instead, a lookup of lower() would find
+-- nobody, and the plan finds Cora
+BEGIN;
+INSERT INTO users (uuid, display_name, handle, email, cognito_user_id) VALUES
+('00000000-0000-7000-8000-0000000002a1', 'Cora', 'cora', 'cora@example.com', 'sub-cora');
+DROP INDEX users_handle_lower_key;
+CREATE UNIQUE INDEX users_handle_lower_key ON users (upper(handle COLLATE "C"));
+SELECT cruddur_user_short('Cora')::text AS user_short,
+	   cruddur_user_feed('CORA')->'profile'->>'handle' AS user_feed_of;
+-- and on lower() under the database's collation, as an unqualified
+-- lower(handle) would make it
+DROP INDEX users_handle_lower_key;
+CREATE UNIQUE INDEX users_handle_lower_key ON users (lower(handle));
+SELECT cruddur_user_short('Cora')::text = cruddur_ref.user_short('Cora')::text AS same_as_reference;
 ROLLBACK;
 
 -- An author's hint finds their row again after a profile edit (a HOT

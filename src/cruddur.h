@@ -57,5 +57,8 @@ extern bool feed_scan(Oid nspid, FeedKind kind, Datum key,
 					  const Datum *cursor, int page_size, Timestamp now,
 					  StringInfo buf, const JsonObject *object,
 					  uint64 *nrows);
+extern bool person_scan(Oid nspid, Datum handle, StringInfo buf,
+						const JsonObject *object, bool *found,
+						pg_uuid_t *uuid);
 
 #endif							/* CRUDDUR_H */

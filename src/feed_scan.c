@@ -44,6 +44,7 @@
 #include "access/tableam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "executor/executor.h"
@@ -51,6 +52,7 @@
 #include "nodes/primnodes.h"
 #include "storage/bufmgr.h"
 #include "utils/acl.h"
+#include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
@@ -108,7 +110,7 @@ static const Column users_columns[U_NCOLUMNS] = {
 enum
 {
 	R_ACTIVITIES, R_USERS, R_USERS_PKEY, R_HOME_FEED_IDX, R_USER_FEED_IDX,
-	R_REPLIES_IDX, R_ACTIVITIES_PKEY, R_NRELATIONS
+	R_REPLIES_IDX, R_ACTIVITIES_PKEY, R_USERS_HANDLE_IDX, R_NRELATIONS
 };
 
 static const char *const relation_names[R_NRELATIONS] = {
@@ -119,6 +121,7 @@ static const char *const relation_names[R_NRELATIONS] = {
 	[R_USER_FEED_IDX] = "activities_user_feed_idx",
 	[R_REPLIES_IDX] = "activities_replies_idx",
 	[R_ACTIVITIES_PKEY] = "activities_pkey",
+	[R_USERS_HANDLE_IDX] = "users_handle_lower_key",
 };
 
 /* What an index's predicate may be: none, or the install script's */
@@ -168,6 +171,7 @@ typedef struct FeedRelations
 	bool		valid;
 	bool		tables_usable;	/* the tables and users_pkey are as needed */
 	bool		feed_usable[FEED_NKINDS];	/* and each feed's index */
+	bool		person_usable;	/* and users_handle_lower_key */
 	Oid			nspid;
 	Oid			relids[R_NRELATIONS];
 	AttrNumber	activities_attnums[A_NCOLUMNS];
@@ -344,6 +348,46 @@ feed_index_is(const Feed *feed, Relation *rel)
 }
 
 /*
+ * Whether "index" is users_handle_lower_key as the install script made it:
+ * a valid unique B-tree of "heap" on lower(handle COLLATE "C") alone, with
+ * the "C" collation and text's default operator class, no predicate.
+ */
+static bool
+handle_index_is(Relation index, Oid heap, AttrNumber handle)
+{
+	Form_pg_index form;
+	List	   *exprs;
+	FuncExpr   *lower;
+	Node	   *arg;
+
+	if (index == NULL)
+		return false;
+	form = index->rd_index;
+	if (index->rd_rel->relam != BTREE_AM_OID || form->indrelid != heap ||
+		!form->indisvalid || !form->indimmediate || !form->indisunique ||
+		form->indnkeyatts != 1 || form->indkey.values[0] != 0 ||
+		index->rd_indcollation[0] != C_COLLATION_OID ||
+		index->rd_opfamily[0] !=
+		get_opclass_family(GetDefaultOpClass(TEXTOID, BTREE_AM_OID)) ||
+		(index->rd_indoption[0] & (INDOPTION_DESC | INDOPTION_NULLS_FIRST)) != 0 ||
+		RelationGetIndexPredicate(index) != NIL)
+		return false;
+	exprs = RelationGetIndexExpressions(index);
+	if (list_length(exprs) != 1 || !IsA(linitial(exprs), FuncExpr))
+		return false;
+	lower = linitial_node(FuncExpr, exprs);
+	if (lower->funcid != F_LOWER_TEXT || lower->inputcollid != C_COLLATION_OID ||
+		list_length(lower->args) != 1)
+		return false;
+	/* handle COLLATE "C": a RelabelType once the planner has simplified it */
+	arg = linitial(lower->args);
+	while (IsA(arg, RelabelType) || IsA(arg, CollateExpr))
+		arg = IsA(arg, RelabelType) ? (Node *) ((RelabelType *) arg)->arg :
+			(Node *) ((CollateExpr *) arg)->arg;
+	return IsA(arg, Var) && ((Var *) arg)->varattno == handle;
+}
+
+/*
  * Look the relations up in "nspid" and check them, filling rels_cache.
  * Takes AccessShareLock on each, as the queries would.
  */
@@ -394,6 +438,9 @@ fill_relations(Oid nspid)
 	c->tables_usable = true;
 	for (i = 0; i < FEED_NKINDS; i++)
 		c->feed_usable[i] = feed_index_is(&feeds[i], rel);
+	c->person_usable = handle_index_is(rel[R_USERS_HANDLE_IDX],
+									   c->relids[R_USERS],
+									   c->users_attnums[U_HANDLE]);
 
 done:
 	for (i = 0; i < R_NRELATIONS; i++)
@@ -614,7 +661,7 @@ map_fields(const JsonObject *object, int *source, uint32 *activities_shown,
 
 	for (f = 0; f < object->nfields; f++)
 	{
-		const char *key = object->fields[f].key;
+		const char *key = object->fields[f].column;
 
 		for (c = U_DISPLAY_NAME; c < U_NCOLUMNS; c++)
 			if (strcmp(key, users_columns[c].name) == 0)
@@ -785,5 +832,97 @@ feed_scan(Oid nspid, FeedKind kind, Datum key, const Datum *cursor,
 	for (i = 0; i < R_NRELATIONS; i++)
 		if (rel[i] != NULL)
 			relation_close(rel[i], NoLock);
+	return true;
+}
+
+/*
+ * Append the person whose handle is "handle" regardless of ASCII case to
+ * "buf" as the saved plan would (lower(handle COLLATE "C") =
+ * lower($1 COLLATE "C"), through users_handle_lower_key): one object of
+ * shape "object", whose fields name their columns of users.  Sets *found,
+ * and *uuid to the person's.  Returns false, having done nothing, when the
+ * direct read cannot serve (the rules at the top of this file, for users
+ * and that index).
+ */
+bool
+person_scan(Oid nspid, Datum handle, StringInfo buf, const JsonObject *object,
+			bool *found, pg_uuid_t *uuid)
+{
+	static const JsonKind kinds[] = {JSON_UUID, JSON_TEXT, JSON_INT4, JSON_INT8,
+	JSON_TIMESTAMP};
+	static const Oid types[] = {UUIDOID, TEXTOID, INT4OID, INT8OID, TIMESTAMPOID};
+	Column		columns[16];
+	AttrNumber	attnums[16];
+	uint32		read = 0;
+	Relation	users;
+	Relation	index;
+	ScanKeyData key;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	int			i;
+	int			k;
+
+	Assert(object->nfields < lengthof(columns));
+	*found = false;
+	if (ExecutorCheckPerms_hook != NULL || !ActiveSnapshotSet())
+		return false;
+	if (!rels_cache.valid || rels_cache.nspid != nspid)
+		fill_relations(nspid);
+	if (!rels_cache.tables_usable || !rels_cache.person_usable)
+		return false;
+
+	users = try_relation_open(rels_cache.relids[R_USERS], AccessShareLock);
+	index = try_relation_open(rels_cache.relids[R_USERS_HANDLE_IDX],
+							  AccessShareLock);
+
+	/* the object's columns, and the handle the condition reads, last */
+	for (i = 0; i < object->nfields; i++)
+	{
+		for (k = 0; kinds[k] != object->fields[i].kind; k++)
+			;
+		columns[i].name = object->fields[i].column;
+		columns[i].type = types[k];
+		read |= 1 << i;
+	}
+	columns[i] = users_columns[U_HANDLE];
+	read |= 1 << i;
+
+	if (users == NULL || index == NULL || !rels_cache.valid ||
+		!find_columns(users, columns, object->nfields + 1, attnums) ||
+		!index_usable_now(index) || !readable(users, attnums, read))
+	{
+		if (index != NULL)
+			relation_close(index, NoLock);
+		if (users != NULL)
+			relation_close(users, NoLock);
+		return false;
+	}
+
+	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   C_COLLATION_OID, F_TEXTEQ,
+						   DirectFunctionCall1Coll(lower, C_COLLATION_OID,
+												   handle));
+	slot = table_slot_create(users, NULL);
+	scan = index_beginscan(users, index, GetActiveSnapshot(), 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	if (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		Datum		values[lengthof(columns)];
+		bool		nulls[lengthof(columns)];
+		bool		isnull;
+		Datum		person;
+
+		CHECK_FOR_INTERRUPTS();
+		for (i = 0; i < object->nfields; i++)
+			values[i] = slot_getattr(slot, attnums[i], &nulls[i]);
+		json_append_object(buf, object, values, nulls);
+		person = slot_getattr(slot, rels_cache.users_attnums[U_UUID], &isnull);
+		*uuid = *DatumGetUUIDP(person);
+		*found = true;
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	relation_close(index, NoLock);
+	relation_close(users, NoLock);
 	return true;
 }

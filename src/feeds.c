@@ -148,7 +148,7 @@ static CruddurQuery user_profile = {PROFILE("u.cruds_count"), 1, {TEXTOID}};
 
 static const JsonField profile_fields[] = {
 	JSON_FIRST("uuid", JSON_UUID),
-	JSON_NEXT("cognito_user_uuid", JSON_TEXT),
+	JSON_NEXT_OF("cognito_user_uuid", "cognito_user_id", JSON_TEXT),
 	JSON_NEXT("handle", JSON_TEXT),
 	JSON_NEXT("display_name", JSON_TEXT),
 	JSON_NEXT("bio", JSON_TEXT),
@@ -410,6 +410,8 @@ cruddur_user_feed(PG_FUNCTION_ARGS)
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, false};
 	uint64		nrows;
+	bool		person;
+	bool		connected = false;
 
 	/* the reference SQL finds nobody for a NULL handle */
 	if (PG_ARGISNULL(0))
@@ -418,14 +420,23 @@ cruddur_user_feed(PG_FUNCTION_ARGS)
 	json_result_init(&buf, 256 + page_size * ITEM_SIZE_GUESS);
 	json_append_literal(&buf, "{\"profile\":");
 
-	connect_spi();
+	/* the person straight from users_handle_lower_key (kept count only) */
 	values[0] = PG_GETARG_DATUM(0);
-	found = json_rows_from_plan(cruddur_query_plan(profile_query, nspid),
-								1, profile_query->argtypes, values, nulls,
-								true, 0, &buf, &profile);
+	if (profile_query == &user_profile &&
+		person_scan(nspid, values[0], &buf, &profile, &person, &found.last_uuid))
+		found.nrows = person;
+	else
+	{
+		connect_spi();
+		connected = true;
+		found = json_rows_from_plan(cruddur_query_plan(profile_query, nspid),
+									1, profile_query->argtypes, values, nulls,
+									true, 0, &buf, &profile);
+	}
 	if (found.nrows == 0)
 	{
-		SPI_finish();
+		if (connected)
+			SPI_finish();
 		pfree(buf.data);
 		PG_RETURN_NULL();
 	}
@@ -441,10 +452,16 @@ cruddur_user_feed(PG_FUNCTION_ARGS)
 	if (!feed_scan(nspid, FEED_USER, values[0], after ? &values[2] : NULL,
 				   page_size, DatumGetTimestamp(values[1]), &buf,
 				   &user_feed_item, &nrows))
+	{
+		if (!connected)
+			connect_spi();
+		connected = true;
 		json_rows_from_plan(cruddur_query_plan(query, nspid),
 							query->nargs, query->argtypes, values, nulls,
 							true, page_size, &buf, &user_feed_item);
-	SPI_finish();
+	}
+	if (connected)
+		SPI_finish();
 
 	json_append_literal(&buf, "]}");
 	PG_RETURN_DATUM(json_result_finish(&buf));
@@ -557,14 +574,21 @@ cruddur_user_short(PG_FUNCTION_ARGS)
 	JsonRows	found;
 	Datum		values[1] = {PG_GETARG_DATUM(0)};
 	bool		nulls[1] = {false};
+	bool		person;
 
 	json_result_init(&buf, 256);
 
-	connect_spi();
-	found = json_rows_from_plan(cruddur_query_plan(&user_short, nspid),
-								1, user_short.argtypes, values, nulls,
-								true, 0, &buf, &user_short_json);
-	SPI_finish();
+	if (person_scan(nspid, values[0], &buf, &user_short_json, &person,
+					&found.last_uuid))
+		found.nrows = person;
+	else
+	{
+		connect_spi();
+		found = json_rows_from_plan(cruddur_query_plan(&user_short, nspid),
+									1, user_short.argtypes, values, nulls,
+									true, 0, &buf, &user_short_json);
+		SPI_finish();
+	}
 
 	if (found.nrows == 0)
 		PG_RETURN_NULL();

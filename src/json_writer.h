@@ -33,22 +33,23 @@ typedef enum JsonKind
  * One key of an object, in column order.  "prefix" is what precedes the
  * value: `{"key":` for the first column, `,"key":` for the others; built at
  * compile time by JSON_FIRST/JSON_NEXT, so a row costs no key formatting.
- * Keys are our own identifiers and need no escaping.  "key" is also the
- * name of the column the value is read from, which is how the direct reads
- * of feed_scan.c find each field's column.
+ * Keys are our own identifiers and need no escaping.  "column" names the
+ * column the value is read from (the key itself, unless JSON_NEXT_OF says
+ * otherwise), which is how the direct reads of feed_scan.c find it.
  */
 typedef struct JsonField
 {
 	const char *prefix;
 	int			prefixlen;
 	JsonKind	kind;
-	const char *key;
+	const char *column;
 } JsonField;
 
 #define JSON_FIRST(key, kind) \
 	{"{\"" key "\":", sizeof("{\"" key "\":") - 1, kind, key}
-#define JSON_NEXT(key, kind) \
-	{",\"" key "\":", sizeof(",\"" key "\":") - 1, kind, key}
+#define JSON_NEXT(key, kind) JSON_NEXT_OF(key, key, kind)
+#define JSON_NEXT_OF(key, column, kind) \
+	{",\"" key "\":", sizeof(",\"" key "\":") - 1, kind, column}
 
 /* An object shape: its fields, matching the query's columns one to one */
 typedef struct JsonObject

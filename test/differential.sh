@@ -708,8 +708,9 @@ reads Pacific/Kiritimati || exit 1
 # a heap.  auto_explain, logging nested statements, shows which ran: no plan
 # of the feed's query while the index scan serves, one per call otherwise.
 # Calls: the home feed three times, the user feed of the person with most
-# cruds twice, the crud with most replies twice (the crud itself and its
-# replies are a query each), as ROLE.
+# cruds twice (the profile and the page are a query each), the crud with
+# most replies twice (the crud itself and its replies too), one user
+# short, as ROLE.
 if c_only "which way served the feeds (src/feed_scan.c)"; then
 	feed_plans() {	# role
 		local log
@@ -722,20 +723,23 @@ if c_only "which way served the feeds (src/feed_scan.c)"; then
 				  FROM (SELECT handle FROM public.users ORDER BY cruds_count DESC, uuid LIMIT 1) u" \
 			-c "SELECT public.cruddur_activity(uuid), public.cruddur_activity(uuid, 5, '-infinity', gen_random_uuid())
 				  FROM (SELECT uuid FROM public.activities a WHERE diff.visible(a) ORDER BY replies_count DESC, uuid LIMIT 1) a" \
+			-c "SELECT public.cruddur_user_short(upper(handle)) FROM public.users ORDER BY uuid LIMIT 1" \
 			2>&1 >/dev/null)
-		printf '%s %s %s %s' \
+		printf '%s %s %s %s %s %s' \
 			"$(grep -c 'Query Text: SELECT a.uuid, u.display_name, u.handle, a.message, a.replies_count, a.reposts_count, a.likes_count, a.reply_to_activity_uuid' <<<"$log")" \
+			"$(grep -c 'Query Text: SELECT u.uuid, u.cognito_user_id' <<<"$log")" \
 			"$(grep -c 'Query Text: SELECT a.uuid, u.display_name, u.handle, a.message, a.created_at, a.expires_at' <<<"$log")" \
 			"$(grep -c 'Query Text: SELECT a.uuid, u.display_name, u.handle, a.message, a.replies_count, a.reposts_count, a.likes_count, a.expires_at' <<<"$log")" \
-			"$(grep -c 'Query Text: SELECT c.uuid, u.display_name' <<<"$log")"
+			"$(grep -c 'Query Text: SELECT c.uuid, u.display_name' <<<"$log")" \
+			"$(grep -c 'Query Text: SELECT u.uuid, u.handle, u.display_name' <<<"$log")"
 	}
 	check_plans() {	# name expected [role]
 		local n
 		n=$(feed_plans "${3:-NONE}")
 		if [ "$n" = "$2" ]; then status=PASS; else status=FAIL; fi
-		psql_ -c "SELECT diff.record('$status', 'which way served the feeds, $1', 'plans of the queries of home feed, user feed, crud, replies: $n, expected $2')" >/dev/null
+		psql_ -c "SELECT diff.record('$status', 'which way served the feeds, $1', 'plans of the queries of home feed, profile, user feed, crud, replies, user short: $n, expected $2')" >/dev/null
 	}
-	direct='0 0 0 0' planned='3 2 2 2'
+	direct='0 0 0 0 0 0' planned='3 2 2 2 2 1'
 	check_plans 'index scan' "$direct" || exit 1
 	# A reader granted SELECT on just the columns the queries reference keeps
 	# the direct read (users.email and created_at are not among them)
@@ -754,14 +758,19 @@ if c_only "which way served the feeds (src/feed_scan.c)"; then
 	done
 	psql_ -c 'DROP ACCESS METHOD diff_heap' >/dev/null || exit 1
 	check_plans 'heap again: index scan' "$direct" || exit 1
-	# Row level security: the plans, and every read again through them (the
-	# superuser bypasses it, so the rows are the same)
+	# Row level security on users: every plan; on activities: the plans of
+	# every query that reads activities (the person is read from users alone);
+	# then every read again through them (the superuser bypasses it, so the
+	# rows are the same)
 	psql_ -c 'ALTER TABLE public.activities ENABLE ROW LEVEL SECURITY' || exit 1
-	check_plans 'with row level security: saved plans' "$planned" || exit 1
+	check_plans 'with row level security on activities: saved plans' '3 0 2 2 2 0' || exit 1
+	psql_ -c 'ALTER TABLE public.activities DISABLE ROW LEVEL SECURITY' || exit 1
+	psql_ -c 'ALTER TABLE public.users ENABLE ROW LEVEL SECURITY' || exit 1
+	check_plans 'with row level security on users: saved plans' "$planned" || exit 1
 	psql_ -c "UPDATE diff.result SET check_name = check_name || ' (index scan)' WHERE check_name NOT LIKE 'which way%' AND check_name NOT LIKE '%(before the writes)'" >/dev/null || exit 1
 	reads Pacific/Kiritimati || exit 1
 	psql_ -c "UPDATE diff.result SET check_name = check_name || ' (saved plan)' WHERE check_name NOT LIKE 'which way%' AND check_name NOT LIKE '%)'" >/dev/null || exit 1
-	psql_ -c 'ALTER TABLE public.activities DISABLE ROW LEVEL SECURITY' || exit 1
+	psql_ -c 'ALTER TABLE public.users DISABLE ROW LEVEL SECURITY' || exit 1
 fi
 
 psql_ -At -F ' ' -c "SELECT status, check_name || ': ' || detail FROM diff.result ORDER BY id"

@@ -60,32 +60,9 @@ FROM (
 ) r
 $$;
 
-CREATE FUNCTION cruddur_ref.activity(activity_uuid uuid)
-RETURNS json LANGUAGE sql STABLE AS $$
-SELECT row_to_json(r)
-FROM (
-  SELECT
-    (SELECT row_to_json(o)
-       FROM (SELECT a.uuid, u.display_name, u.handle, a.message,
-                    a.replies_count, a.reposts_count, a.likes_count,
-                    a.expires_at, a.created_at) o) AS activity,
-    (SELECT COALESCE(array_to_json(array_agg(row_to_json(x))), '[]'::json)
-       FROM (SELECT c.uuid, cu.display_name, cu.handle, c.message,
-                    c.replies_count, c.reposts_count, c.likes_count,
-                    c.reply_to_activity_uuid, c.created_at
-               FROM public.activities c
-               JOIN public.users cu ON cu.uuid = c.user_uuid
-              WHERE c.reply_to_activity_uuid = a.uuid
-              ORDER BY c.created_at, c.uuid) x) AS replies
-    FROM public.activities a
-    JOIN public.users u ON u.uuid = a.user_uuid
-   WHERE a.uuid = activity_uuid
-     AND (a.expires_at IS NULL OR a.expires_at > (now() AT TIME ZONE 'UTC'))
-) r
-$$;
-
--- A crud with a page of its replies (1.2): the replies after the cursor.
-CREATE FUNCTION cruddur_ref.activity(activity_uuid uuid, replies_page_size integer,
+-- A crud with its replies; with a page size (1.2), a page of them after the
+-- cursor (LIMIT NULL is every reply).
+CREATE FUNCTION cruddur_ref.activity(activity_uuid uuid, replies_page_size integer DEFAULT NULL,
 									 replies_after_created_at timestamp DEFAULT NULL,
 									 replies_after_uuid uuid DEFAULT NULL)
 RETURNS json LANGUAGE sql STABLE AS $$

@@ -798,6 +798,14 @@ refuse "$db" "overload cruddur_user_short(integer) planted before the update to 
 	'cannot install cruddur 1.1 because function "public.cruddur_user_short(integer)" already exists' \
 	"SELECT extversion = '1.0' FROM pg_extension WHERE extname = 'cruddur'" \
 	"DROP FUNCTION public.cruddur_user_short(integer)"
+as "$owner" "$db" -v ON_ERROR_STOP=1 -c "ALTER EXTENSION cruddur UPDATE TO '1.1'"
+refuse "$db" "overload cruddur_activity(text) planted before the update to 1.2" \
+	"CREATE FUNCTION public.cruddur_activity(text) RETURNS json LANGUAGE sql
+	 AS \$\$SELECT NULL::json WHERE evil.hit('public.cruddur_activity(text)')\$\$" \
+	"ALTER EXTENSION cruddur UPDATE TO '1.2';" 42723 \
+	'cannot install cruddur 1.2 because function "public.cruddur_activity(text)" already exists' \
+	"SELECT extversion = '1.1' FROM pg_extension WHERE extname = 'cruddur'" \
+	"DROP FUNCTION public.cruddur_activity(text)"
 as "$owner" "$db" -v ON_ERROR_STOP=1 -c "DROP EXTENSION cruddur"
 
 # pg_temp.users and pg_temp.activities tables of the installing session are
