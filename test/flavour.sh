@@ -173,6 +173,34 @@ privileges() {
 	q -d postgres -c "DROP DATABASE $p" -c "DROP ROLE $owner, $lambda, $nobody"
 }
 
+# The psql route's upgrade script: an install of the version before (made
+# by bin/flavour from these scripts without the last upgrade), with a
+# person and a crud, upgraded with dist/cruddur-rds--A--B.sql, has the
+# catalog of a fresh install, bodies included, and keeps its rows.
+rds_upgrade() {
+	local old=$tmp/old u=${db}_u f=${db}_f last from to event
+	last=$(ls src/cruddur--*--*.sql | sort -V | tail -1)
+	from=${last#src/cruddur--}; to=${from#*--}; from=${from%%--*}; to=${to%.sql}
+	event=$(cat test/fixtures/cognito/post-confirmation-signup.json)
+	mkdir "$old" && cp -a bin src cruddur.control "$old"/ && rm "$old/$last" &&
+	sed -i "s/^default_version = .*/default_version = '$from'/" "$old/cruddur.control" &&
+	"$old/bin/flavour" "$old/dist" || return 1
+	q -d postgres -c "CREATE DATABASE $u" -c "CREATE DATABASE $f" &&
+	q -d "$u" -f "$old/dist/cruddur-rds.sql" >/dev/null &&
+	q -d "$u" -v event="$event" >/dev/null <<-'SQL' &&
+		SELECT cruddur_register_user(:'event');
+		SELECT cruddur_create_activity(cognito_user_id, 'before the upgrade') FROM users;
+	SQL
+	q -d "$u" -f "dist/cruddur-rds--$from--$to.sql" >/dev/null && create_cruddur -d "$f" &&
+	q -At -d "$u" -v schema=public -f test/schema_catalog.sql >"$tmp/upgraded.txt" &&
+	q -At -d "$f" -v schema=public -f test/schema_catalog.sql >"$tmp/fresh.txt" || return 1
+	diff "$tmp/fresh.txt" "$tmp/upgraded.txt" || { echo "the upgraded catalog differs from a fresh install's"; return 1; }
+	[ "$(q -At -d "$u" -c "SELECT count(*) FROM activities WHERE message = 'before the upgrade'")" = 1 ] ||
+		{ echo "the upgrade lost the crud"; return 1; }
+	echo "ok - $from installed by psql, upgraded with dist/cruddur-rds--$from--$to.sql: the catalog of a fresh $to install ($(wc -l <"$tmp/fresh.txt") lines, bodies included), rows kept"
+	q -d postgres -c "DROP DATABASE $u" -c "DROP DATABASE $f"
+}
+
 # What only the pg_tle route has.
 pgtle_route() {
 	local out a=${db}_a b=${db}_b c=${db}_c evil="x'); CREATE TABLE public.pwned(); SELECT ('"
@@ -251,6 +279,7 @@ part "test/storm.sh" bash test/storm.sh
 part "catalog against the C build's" catalog
 if [ "$CRUDDUR_ROUTE" = rds ]; then
 	part "the psql route's own install, schema, refusals, uninstall" rds_route
+	part "the psql route's upgrade script" rds_upgrade
 else
 	part "the pg_tle route's own registration, schema refusal, update, dump and restore" pgtle_route
 fi
