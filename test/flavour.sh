@@ -173,31 +173,63 @@ privileges() {
 	q -d postgres -c "DROP DATABASE $p" -c "DROP ROLE $owner, $lambda, $nobody"
 }
 
-# The psql route's upgrade script: an install of the version before (made
-# by bin/flavour from these scripts without the last upgrade), with a
-# person and a crud, upgraded with dist/cruddur-rds--A--B.sql, has the
-# catalog of a fresh install, bodies included, and keeps its rows.
-rds_upgrade() {
-	local old=$tmp/old u=${db}_u f=${db}_f last from to event
+# The version before and the last one: $from and $to, and in $tmp/old/dist
+# the SQL flavour of $from, made by bin/flavour from these scripts without
+# the last upgrade.
+old_dist() {
+	local last
 	last=$(ls src/cruddur--*--*.sql | sort -V | tail -1)
 	from=${last#src/cruddur--}; to=${from#*--}; from=${from%%--*}; to=${to%.sql}
-	event=$(cat test/fixtures/cognito/post-confirmation-signup.json)
-	mkdir "$old" && cp -a bin src cruddur.control "$old"/ && rm "$old/$last" &&
-	sed -i "s/^default_version = .*/default_version = '$from'/" "$old/cruddur.control" &&
-	"$old/bin/flavour" "$old/dist" || return 1
-	q -d postgres -c "CREATE DATABASE $u" -c "CREATE DATABASE $f" &&
-	q -d "$u" -f "$old/dist/cruddur-rds.sql" >/dev/null &&
-	q -d "$u" -v event="$event" >/dev/null <<-'SQL' &&
+	[ -d "$tmp/old/dist" ] && return 0
+	mkdir "$tmp/old" && cp -a bin src cruddur.control "$tmp/old"/ && rm "$tmp/old/$last" &&
+	sed -i "s/^default_version = .*/default_version = '$from'/" "$tmp/old/cruddur.control" &&
+	"$tmp/old/bin/flavour" "$tmp/old/dist"
+}
+
+# An install of the version before ($1: the commands that make it, in $u),
+# with a person and a crud, upgraded by $2, has the catalog ($3: the
+# listing, and the lines to leave out) of a fresh install, and keeps its rows.
+upgraded_as_fresh() {
+	local u=${db}_u f=${db}_f
+	q -d postgres -c "CREATE DATABASE $u" -c "CREATE DATABASE $f" && eval "$1" &&
+	q -d "$u" -v event="$(cat test/fixtures/cognito/post-confirmation-signup.json)" >/dev/null <<-'SQL' &&
 		SELECT cruddur_register_user(:'event');
 		SELECT cruddur_create_activity(cognito_user_id, 'before the upgrade') FROM users;
 	SQL
-	q -d "$u" -f "dist/cruddur-rds--$from--$to.sql" >/dev/null && create_cruddur -d "$f" &&
-	q -At -d "$u" -v schema=public -f test/schema_catalog.sql >"$tmp/upgraded.txt" &&
-	q -At -d "$f" -v schema=public -f test/schema_catalog.sql >"$tmp/fresh.txt" || return 1
+	eval "$2" && create_cruddur -d "$f" &&
+	eval "q -At -d $u $3" >"$tmp/upgraded.txt" && eval "q -At -d $f $3" >"$tmp/fresh.txt" || return 1
 	diff "$tmp/fresh.txt" "$tmp/upgraded.txt" || { echo "the upgraded catalog differs from a fresh install's"; return 1; }
 	[ "$(q -At -d "$u" -c "SELECT count(*) FROM activities WHERE message = 'before the upgrade'")" = 1 ] ||
 		{ echo "the upgrade lost the crud"; return 1; }
-	echo "ok - $from installed by psql, upgraded with dist/cruddur-rds--$from--$to.sql: the catalog of a fresh $to install ($(wc -l <"$tmp/fresh.txt") lines, bodies included), rows kept"
+	echo "ok - $from, upgraded: the catalog of a fresh $to install ($(wc -l <"$tmp/fresh.txt") lines), rows kept"
+	q -d postgres -c "DROP DATABASE $u" -c "DROP DATABASE $f"
+}
+
+# The psql route's upgrade script, bodies included in the comparison.
+rds_upgrade() {
+	local from to
+	old_dist || return 1
+	upgraded_as_fresh 'q -d "$u" -f "$tmp/old/dist/cruddur-rds.sql" >/dev/null' \
+		'q -d "$u" -f "dist/cruddur-rds--$from--$to.sql" >/dev/null' \
+		'-v schema=public -f test/schema_catalog.sql'
+}
+
+# The pg_tle route's script for a release: where the version before is
+# registered, dist/cruddur-pgtle--A--B.sql registers only what is new, and
+# CREATE EXTENSION then has the catalog of a database registered in one go
+# (pg_tle's own dependencies aside).  Not where cruddur is installed: there
+# pg_tle 1.5.2's set_default_version kills the backend (signal 11; README).
+pgtle_upgrade() {
+	local from to u=${db}_u f=${db}_f
+	local catalog="-f test/extension_catalog.sql | grep -v '^depend extension cruddur -> function pgtle\\.'"
+	old_dist || return 1
+	q -d postgres -c "CREATE DATABASE $u" -c "CREATE DATABASE $f" &&
+	q -d "$u" -c "CREATE EXTENSION pg_tle" -f "$tmp/old/dist/cruddur-pgtle.sql" >/dev/null &&
+	q -d "$u" -f "dist/cruddur-pgtle--$from--$to.sql" -c "CREATE EXTENSION cruddur" >/dev/null &&
+	create_cruddur -d "$f" &&
+	eval "q -At -d $u $catalog" >"$tmp/upgraded.txt" && eval "q -At -d $f $catalog" >"$tmp/fresh.txt" || return 1
+	diff "$tmp/fresh.txt" "$tmp/upgraded.txt" || { echo "the catalog differs from a fresh install's"; return 1; }
+	echo "ok - $from registered, then dist/cruddur-pgtle--$from--$to.sql: CREATE EXTENSION cruddur installs $to as where it was registered in one go ($(wc -l <"$tmp/fresh.txt") lines)"
 	q -d postgres -c "DROP DATABASE $u" -c "DROP DATABASE $f"
 }
 
@@ -282,6 +314,7 @@ if [ "$CRUDDUR_ROUTE" = rds ]; then
 	part "the psql route's upgrade script" rds_upgrade
 else
 	part "the pg_tle route's own registration, schema refusal, update, dump and restore" pgtle_route
+	part "the pg_tle route's script for a release" pgtle_upgrade
 fi
 q -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1
 

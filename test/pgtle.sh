@@ -67,6 +67,7 @@ psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE $c_db" &&
 	psql -X -q -At -v ON_ERROR_STOP=1 -d "$c_db" -v schema=public -f test/schema_catalog.sql >"$work/c-catalog.txt" ||
 	{ echo "could not list the C build's catalog in the cluster of PG* (run inside bin/pgenv, after make install)"; exit 1; }
 psql -X -q -d postgres -c "DROP DATABASE $c_db"
-CRUDDUR_C_CATALOG=$work/c-catalog.txt CRUDDUR_PG_OPTS=shared_preload_libraries=pg_tle \
+# (its own cluster: not the extension directory bin/test gives the outer one)
+env -u CRUDDUR_DESTDIR CRUDDUR_C_CATALOG=$work/c-catalog.txt CRUDDUR_PG_OPTS=shared_preload_libraries=pg_tle \
 	PG_CONFIG=$pg_config CRUDDUR_ROUTE=pgtle \
-	bin/pgenv bash "${PGTLE_INSIDE:-test/flavour.sh}"
+	bin/pgenv bash test/flavour.sh
