@@ -16,7 +16,8 @@ OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 BASE_SCRIPT = src/$(EXTENSION)--1.0.sql
 UPGRADE_SCRIPTS = $(shell ls src/$(EXTENSION)--*--*.sql | sort -V)
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
-DATA = $(BASE_SCRIPT) $(UPGRADE_SCRIPTS)
+# cruddur_adopt.sql: adopting an existing Cruddur database (README).
+DATA = $(BASE_SCRIPT) $(UPGRADE_SCRIPTS) src/$(EXTENSION)_adopt.sql
 EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql dist
 
 # pg_regress suites in sql/ + expected/, isolation specs in specs/.

@@ -171,7 +171,8 @@ fns AS (
 								   'cruddur_update_profile') THEN kind = 'app'
 				WHEN p.proname IN ('cruddur_activities_counts',
 								   'cruddur_activities_replies_count_reset',
-								   'cruddur_users_cruds_count_reset') THEN false
+								   'cruddur_users_cruds_count_reset',
+								   'cruddur_adopt') THEN false
 		   END AS expected, 'EXECUTE' AS priv
 	  FROM members m JOIN pg_proc p ON m.classid = 'pg_proc'::regclass AND p.oid = m.objid, roles),
 tbls AS (

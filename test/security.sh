@@ -806,6 +806,13 @@ refuse "$db" "overload cruddur_activity(text) planted before the update to 1.2" 
 	'cannot install cruddur 1.2 because function "public.cruddur_activity(text)" already exists' \
 	"SELECT extversion = '1.1' FROM pg_extension WHERE extname = 'cruddur'" \
 	"DROP FUNCTION public.cruddur_activity(text)"
+refuse "$db" "overload cruddur_adopt(text, text) planted before the update to 1.2" \
+	"CREATE FUNCTION public.cruddur_adopt(text, text) RETURNS jsonb LANGUAGE sql
+	 AS \$\$SELECT NULL::jsonb WHERE evil.hit('public.cruddur_adopt(text, text)')\$\$" \
+	"ALTER EXTENSION cruddur UPDATE TO '1.2';" 42723 \
+	'cannot install cruddur 1.2 because function "public.cruddur_adopt(text, text)" already exists' \
+	"SELECT extversion = '1.1' FROM pg_extension WHERE extname = 'cruddur'" \
+	"DROP FUNCTION public.cruddur_adopt(text, text)"
 as "$owner" "$db" -v ON_ERROR_STOP=1 -c "DROP EXTENSION cruddur"
 
 # pg_temp.users and pg_temp.activities tables of the installing session are
