@@ -18,7 +18,7 @@ UPGRADE_SCRIPTS = $(shell ls src/$(EXTENSION)--*--*.sql | sort -V)
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 # cruddur_adopt.sql: adopting an existing Cruddur database (README).
 DATA = $(BASE_SCRIPT) $(UPGRADE_SCRIPTS) src/$(EXTENSION)_adopt.sql
-EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql
+EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql dist
 
 # pg_regress suites in sql/ + expected/, isolation specs in specs/.
 REGRESS = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
@@ -48,3 +48,10 @@ check-meta:
 # PGXS tracks no header dependencies unless the server was configured with
 # --enable-depend: rebuild every object when a header changes.
 $(OBJS): $(wildcard src/*.h)
+
+# The SQL flavour, for servers that load no C library (Amazon RDS, Aurora):
+# generated from the same scripts, with src/flavour/ bodies for the C
+# functions, into dist/ (README, Installing on Amazon RDS).
+.PHONY: rds
+rds:
+	bin/flavour dist

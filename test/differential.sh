@@ -31,6 +31,7 @@
 #
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. test/route.bash
 
 db=cruddur_differential_$$
 people=${PEOPLE:-50}
@@ -47,7 +48,7 @@ locale -a 2>/dev/null | grep -qix 'C.utf-\?8' || locale=C
 psql_ -d postgres -c "CREATE DATABASE $db TEMPLATE template0 ENCODING 'UTF8' LOCALE '$locale'" || exit 1
 export PGDATABASE=$db
 
-psql_ -c 'CREATE EXTENSION cruddur' -f test/reference.sql >/dev/null &&
+create_cruddur && psql_ -f test/reference.sql >/dev/null &&
 psql_ -v people="$people" -v cruds="$cruds" -f test/hostile_data.sql >/dev/null || exit 1
 
 # The checks: plpgsql functions of schema diff that record PASS, FAIL or
@@ -710,65 +711,67 @@ reads Pacific/Kiritimati || exit 1
 # cruds twice (the profile and the page are a query each), the crud with
 # most replies twice (the crud itself and its replies too), one user
 # short, as ROLE.
-feed_plans() {	# role
-	local log
-	log=$(psql_ -c "LOAD 'auto_explain'" -c 'SET auto_explain.log_min_duration = 0' \
-		-c 'SET auto_explain.log_nested_statements = on' -c 'SET client_min_messages = log' \
-		-c "SET ROLE $1" \
-		-c "SELECT public.cruddur_home_feed(20), public.cruddur_home_feed(1000),
-				   public.cruddur_home_feed(7, 'infinity', gen_random_uuid())" \
-		-c "SELECT public.cruddur_user_feed(handle, 40), public.cruddur_user_feed(handle, 1000, 'infinity', gen_random_uuid())
-			  FROM (SELECT handle FROM public.users ORDER BY cruds_count DESC, uuid LIMIT 1) u" \
-		-c "SELECT public.cruddur_activity(uuid), public.cruddur_activity(uuid, 5, '-infinity', gen_random_uuid())
-			  FROM (SELECT uuid FROM public.activities a WHERE diff.visible(a) ORDER BY replies_count DESC, uuid LIMIT 1) a" \
-		-c "SELECT public.cruddur_user_short(upper(handle)) FROM public.users ORDER BY uuid LIMIT 1" \
-		2>&1 >/dev/null)
-	printf '%s %s %s %s %s %s' \
-		"$(grep -c 'Query Text: SELECT a.uuid, u.display_name, u.handle, a.message, a.replies_count, a.reposts_count, a.likes_count, a.reply_to_activity_uuid' <<<"$log")" \
-		"$(grep -c 'Query Text: SELECT u.uuid, u.cognito_user_id' <<<"$log")" \
-		"$(grep -c 'Query Text: SELECT a.uuid, u.display_name, u.handle, a.message, a.created_at, a.expires_at' <<<"$log")" \
-		"$(grep -c 'Query Text: SELECT a.uuid, u.display_name, u.handle, a.message, a.replies_count, a.reposts_count, a.likes_count, a.expires_at' <<<"$log")" \
-		"$(grep -c 'Query Text: SELECT c.uuid, u.display_name' <<<"$log")" \
-		"$(grep -c 'Query Text: SELECT u.uuid, u.handle, u.display_name' <<<"$log")"
-}
-check_plans() {	# name expected [role]
-	local n
-	n=$(feed_plans "${3:-NONE}")
-	if [ "$n" = "$2" ]; then status=PASS; else status=FAIL; fi
-	psql_ -c "SELECT diff.record('$status', 'which way served the feeds, $1', 'plans of the queries of home feed, profile, user feed, crud, replies, user short: $n, expected $2')" >/dev/null
-}
-direct='0 0 0 0 0 0' planned='3 2 2 2 2 1'
-check_plans 'index scan' "$direct" || exit 1
-# A reader granted SELECT on just the columns the queries reference keeps
-# the direct read (users.email and created_at are not among them)
-psql_ -c 'CREATE ROLE diff_columns' \
-	-c 'GRANT USAGE ON SCHEMA diff TO diff_columns' -c 'GRANT SELECT ON public.activities TO diff_columns' \
-	-c 'GRANT SELECT (uuid, cognito_user_id, handle, display_name, bio, cruds_count) ON public.users TO diff_columns' \
-	>/dev/null || exit 1
-check_plans 'a reader granted only the columns the queries read' "$direct" diff_columns || exit 1
-psql_ -c 'DROP OWNED BY diff_columns' -c 'DROP ROLE diff_columns' >/dev/null || exit 1
-# Tables that are not heap (a copy of heap under another name): the plans
-psql_ -c 'CREATE ACCESS METHOD diff_heap TYPE TABLE HANDLER heap_tableam_handler' >/dev/null || exit 1
-for t in activities users; do
-	psql_ -c "ALTER TABLE public.$t SET ACCESS METHOD diff_heap" >/dev/null || exit 1
-	check_plans "$t with another table access method: saved plans" "$planned" || exit 1
-	psql_ -c "ALTER TABLE public.$t SET ACCESS METHOD heap" >/dev/null || exit 1
-done
-psql_ -c 'DROP ACCESS METHOD diff_heap' >/dev/null || exit 1
-check_plans 'heap again: index scan' "$direct" || exit 1
-# Row level security on users: every plan; on activities: the plans of
-# every query that reads activities (the person is read from users alone);
-# then every read again through them (the superuser bypasses it, so the
-# rows are the same)
-psql_ -c 'ALTER TABLE public.activities ENABLE ROW LEVEL SECURITY' || exit 1
-check_plans 'with row level security on activities: saved plans' '3 0 2 2 2 0' || exit 1
-psql_ -c 'ALTER TABLE public.activities DISABLE ROW LEVEL SECURITY' || exit 1
-psql_ -c 'ALTER TABLE public.users ENABLE ROW LEVEL SECURITY' || exit 1
-check_plans 'with row level security on users: saved plans' "$planned" || exit 1
-psql_ -c "UPDATE diff.result SET check_name = check_name || ' (index scan)' WHERE check_name NOT LIKE 'which way%' AND check_name NOT LIKE '%(before the writes)'" >/dev/null || exit 1
-reads Pacific/Kiritimati || exit 1
-psql_ -c "UPDATE diff.result SET check_name = check_name || ' (saved plan)' WHERE check_name NOT LIKE 'which way%' AND check_name NOT LIKE '%)'" >/dev/null || exit 1
-psql_ -c 'ALTER TABLE public.users DISABLE ROW LEVEL SECURITY' || exit 1
+if c_only "which way served the feeds (src/feed_scan.c)"; then
+	feed_plans() {	# role
+		local log
+		log=$(psql_ -c "LOAD 'auto_explain'" -c 'SET auto_explain.log_min_duration = 0' \
+			-c 'SET auto_explain.log_nested_statements = on' -c 'SET client_min_messages = log' \
+			-c "SET ROLE $1" \
+			-c "SELECT public.cruddur_home_feed(20), public.cruddur_home_feed(1000),
+					   public.cruddur_home_feed(7, 'infinity', gen_random_uuid())" \
+			-c "SELECT public.cruddur_user_feed(handle, 40), public.cruddur_user_feed(handle, 1000, 'infinity', gen_random_uuid())
+				  FROM (SELECT handle FROM public.users ORDER BY cruds_count DESC, uuid LIMIT 1) u" \
+			-c "SELECT public.cruddur_activity(uuid), public.cruddur_activity(uuid, 5, '-infinity', gen_random_uuid())
+				  FROM (SELECT uuid FROM public.activities a WHERE diff.visible(a) ORDER BY replies_count DESC, uuid LIMIT 1) a" \
+			-c "SELECT public.cruddur_user_short(upper(handle)) FROM public.users ORDER BY uuid LIMIT 1" \
+			2>&1 >/dev/null)
+		printf '%s %s %s %s %s %s' \
+			"$(grep -c 'Query Text: SELECT a.uuid, u.display_name, u.handle, a.message, a.replies_count, a.reposts_count, a.likes_count, a.reply_to_activity_uuid' <<<"$log")" \
+			"$(grep -c 'Query Text: SELECT u.uuid, u.cognito_user_id' <<<"$log")" \
+			"$(grep -c 'Query Text: SELECT a.uuid, u.display_name, u.handle, a.message, a.created_at, a.expires_at' <<<"$log")" \
+			"$(grep -c 'Query Text: SELECT a.uuid, u.display_name, u.handle, a.message, a.replies_count, a.reposts_count, a.likes_count, a.expires_at' <<<"$log")" \
+			"$(grep -c 'Query Text: SELECT c.uuid, u.display_name' <<<"$log")" \
+			"$(grep -c 'Query Text: SELECT u.uuid, u.handle, u.display_name' <<<"$log")"
+	}
+	check_plans() {	# name expected [role]
+		local n
+		n=$(feed_plans "${3:-NONE}")
+		if [ "$n" = "$2" ]; then status=PASS; else status=FAIL; fi
+		psql_ -c "SELECT diff.record('$status', 'which way served the feeds, $1', 'plans of the queries of home feed, profile, user feed, crud, replies, user short: $n, expected $2')" >/dev/null
+	}
+	direct='0 0 0 0 0 0' planned='3 2 2 2 2 1'
+	check_plans 'index scan' "$direct" || exit 1
+	# A reader granted SELECT on just the columns the queries reference keeps
+	# the direct read (users.email and created_at are not among them)
+	psql_ -c 'CREATE ROLE diff_columns' \
+		-c 'GRANT USAGE ON SCHEMA diff TO diff_columns' -c 'GRANT SELECT ON public.activities TO diff_columns' \
+		-c 'GRANT SELECT (uuid, cognito_user_id, handle, display_name, bio, cruds_count) ON public.users TO diff_columns' \
+		>/dev/null || exit 1
+	check_plans 'a reader granted only the columns the queries read' "$direct" diff_columns || exit 1
+	psql_ -c 'DROP OWNED BY diff_columns' -c 'DROP ROLE diff_columns' >/dev/null || exit 1
+	# Tables that are not heap (a copy of heap under another name): the plans
+	psql_ -c 'CREATE ACCESS METHOD diff_heap TYPE TABLE HANDLER heap_tableam_handler' >/dev/null || exit 1
+	for t in activities users; do
+		psql_ -c "ALTER TABLE public.$t SET ACCESS METHOD diff_heap" >/dev/null || exit 1
+		check_plans "$t with another table access method: saved plans" "$planned" || exit 1
+		psql_ -c "ALTER TABLE public.$t SET ACCESS METHOD heap" >/dev/null || exit 1
+	done
+	psql_ -c 'DROP ACCESS METHOD diff_heap' >/dev/null || exit 1
+	check_plans 'heap again: index scan' "$direct" || exit 1
+	# Row level security on users: every plan; on activities: the plans of
+	# every query that reads activities (the person is read from users alone);
+	# then every read again through them (the superuser bypasses it, so the
+	# rows are the same)
+	psql_ -c 'ALTER TABLE public.activities ENABLE ROW LEVEL SECURITY' || exit 1
+	check_plans 'with row level security on activities: saved plans' '3 0 2 2 2 0' || exit 1
+	psql_ -c 'ALTER TABLE public.activities DISABLE ROW LEVEL SECURITY' || exit 1
+	psql_ -c 'ALTER TABLE public.users ENABLE ROW LEVEL SECURITY' || exit 1
+	check_plans 'with row level security on users: saved plans' "$planned" || exit 1
+	psql_ -c "UPDATE diff.result SET check_name = check_name || ' (index scan)' WHERE check_name NOT LIKE 'which way%' AND check_name NOT LIKE '%(before the writes)'" >/dev/null || exit 1
+	reads Pacific/Kiritimati || exit 1
+	psql_ -c "UPDATE diff.result SET check_name = check_name || ' (saved plan)' WHERE check_name NOT LIKE 'which way%' AND check_name NOT LIKE '%)'" >/dev/null || exit 1
+	psql_ -c 'ALTER TABLE public.users DISABLE ROW LEVEL SECURITY' || exit 1
+fi
 
 psql_ -At -F ' ' -c "SELECT status, check_name || ': ' || detail FROM diff.result ORDER BY id"
 read -r fails skips passes < <(psql_ -At -F ' ' -c "SELECT count(*) FILTER (WHERE status = 'FAIL'), count(*) FILTER (WHERE status = 'SKIP'), count(*) FILTER (WHERE status = 'PASS') FROM diff.result")

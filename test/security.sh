@@ -706,6 +706,22 @@ run_calls "$db" lambda public "$path_temp_first" l2
 check_count "$db" public
 
 ###########################################################################
+# Scenario 2b: the SQL flavour's psql route (dist/cruddur-rds.sql, whose
+# bodies are PL/pgSQL), run by the superuser in a hostile session with the
+# schema named (unnamed, it would be the attacker's, first in search_path),
+# then every call as in scenario 1.
+###########################################################################
+make -s rds >/dev/null || fail "make rds"
+db=${id}_rds
+new_db "$db" postgres
+install "$db" "" "\\set schema public
+\\i dist/cruddur-rds.sql"
+seed "$db" public
+run_calls "$db" super public "$path_catalog_last" r1
+run_calls "$db" super public "$path_temp_first" r2
+check_count "$db" public
+
+###########################################################################
 # Scenario 3: the owner installs 1.0, loads rows, and updates to the current
 # version in a hostile session (the update recounts replies_count).
 ###########################################################################

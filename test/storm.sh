@@ -11,6 +11,7 @@
 #
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. test/route.bash
 
 clients=${STORM_CLIENTS:-32}
 seconds=${STORM_SECONDS:-20}
@@ -28,7 +29,7 @@ fail() { echo "FAIL: $*"; failed=1; }
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
 
 psql -X -q -d postgres -v ON_ERROR_STOP=1 -c "CREATE DATABASE $db"
-q -c 'CREATE EXTENSION cruddur'
+create_cruddur -d "$db"
 
 # Fixed data: five people already registered ("seeded"), three hot cruds
 # that everyone replies to, and a log of the subs registered, so that the

@@ -1,0 +1,323 @@
+#!/usr/bin/env bash
+#
+# test/flavour.sh: an SQL flavour route held to the C build's suites, then
+# what only that route has.  CRUDDUR_ROUTE=rds (the default) is the psql
+# route (dist/cruddur-rds.sql, from `make rds`): its install refusing to run
+# over existing objects, -v schema=, and its uninstall script.
+# CRUDDUR_ROUTE=pgtle is the pg_tle route, in a cluster that preloads pg_tle
+# (test/pgtle.sh makes one and runs this): see pgtle_route below.
+# test/README.md says what this proves.
+#
+# The suites run on the route (test/route.bash): pg_regress and the
+# isolation specs on databases the script installed into (--use-existing),
+# the pgTAP files with their CREATE EXTENSION line taken out, the
+# differential tests and the storm.  Their outputs must equal the C build's
+# expected files; on the psql route but for the difference README lists: a
+# query of the extension's membership (pg_depend) or of pg_extension finds
+# nothing, since there is no extension.
+#
+# Runs against the cluster the PG* variables name (superuser).
+#
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export CRUDDUR_ROUTE=${CRUDDUR_ROUTE:-rds}
+. test/route.bash
+[ "$CRUDDUR_ROUTE" != c ] || { echo "test/flavour.sh is for CRUDDUR_ROUTE=rds or pgtle"; exit 1; }
+export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+passed=0; failed=0; failures=()
+part() {
+	local name=$1; shift
+	echo "--- $name"
+	if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$name"); fi
+}
+q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+fresh() {	# fresh DB: an empty database with cruddur installed by the route
+	q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $1" \
+		-c "CREATE DATABASE $1" && create_cruddur -d "$1"
+}
+
+make -s rds || exit 1
+
+# The hunks of a pg_regress diff that are not a listed difference: on the
+# psql route, a query of extension membership or of pg_extension, which
+# returns no row there.
+unlisted() {
+	[ "$CRUDDUR_ROUTE" = rds ] || { cat "$1"; return; }
+	perl -ne '
+		if (/^@@/ || /^diff /) { flush(); $h = "" }
+		$h .= $_;
+		END { flush() }
+		sub flush {
+			return unless $h =~ /^@@/m;
+			my @plus = grep { !/^\+\+\+/ } $h =~ /^\+(.*)$/mg;
+			my $empty = @plus == 3 && $plus[2] eq "(0 rows)" && $plus[1] =~ /^-+(\+-+)*$/;
+			my $membership = $h =~ /^-\s+(function|extversion)\s+\|/m;
+			print $h unless $empty && $membership;
+		}' "$1"
+}
+
+regress() {
+	fresh contrib_regression || return 1
+	make -s installcheck ISOLATION= \
+		REGRESS_OPTS="--use-existing --dbname=contrib_regression --outputdir=$tmp/regress" \
+		>"$tmp/regress.out" 2>&1
+	grep -E '^(test|ok|not ok) ' "$tmp/regress.out"
+	[ -e "$tmp/regress/regression.diffs" ] || return 0
+	unlisted "$tmp/regress/regression.diffs" >"$tmp/unlisted.diffs"
+	echo "differences from expected/: $(grep -c '^@@' "$tmp/regress/regression.diffs") hunks, $(grep -c '^@@' "$tmp/unlisted.diffs") not listed in README"
+	[ -s "$tmp/unlisted.diffs" ] || return 0
+	head -200 "$tmp/unlisted.diffs"
+	return 1
+}
+
+isolation() {
+	fresh isolation_regression &&
+	make -s installcheck REGRESS= \
+		ISOLATION_OPTS="--use-existing --dbname=isolation_regression --outputdir=$tmp/isolation" \
+		>"$tmp/isolation.out" 2>&1
+	local rc=$?
+	grep -E '^(test|ok|not ok) ' "$tmp/isolation.out"
+	[ $rc -eq 0 ] || { cat "$tmp/isolation/regression.diffs" 2>/dev/null | head -200; return 1; }
+}
+
+pgtap() {
+	local f
+	fresh cruddur_tap || return 1
+	mkdir -p "$tmp/pgtap"
+	for f in test/pgtap/*.sql; do
+		grep -q '^CREATE EXTENSION cruddur;$' "$f" || { echo "$f has no line CREATE EXTENSION cruddur;"; return 1; }
+		sed 's/^CREATE EXTENSION cruddur;$/-- cruddur: installed by test\/flavour.sh/' "$f" >"$tmp/pgtap/${f##*/}"
+	done
+	pg_prove -d cruddur_tap --ext .sql -r "$tmp/pgtap"
+}
+
+# What only the psql route has.
+db=cruddur_flavour_$$
+rds_route() {
+	local out
+	q -d postgres -c "CREATE DATABASE $db" || return 1
+	# over an existing table: refused with the C build's error, nothing changed
+	q -d "$db" -c 'CREATE TABLE users (x int)' -c "INSERT INTO users VALUES (42)" &&
+	if out=$(create_cruddur -d "$db" 2>&1); then echo "installed over a table users"; return 1; fi
+	echo "$out" | grep -q 'cannot create extension "cruddur" because relation "public.users" already exists' ||
+		{ echo "unexpected: $out"; return 1; }
+	[ "$(q -At -d "$db" -c "SELECT (SELECT x FROM users), (SELECT count(*) FROM pg_proc WHERE proname LIKE 'cruddur%')")" = "42|0" ] ||
+		{ echo "the failed install left something behind"; return 1; }
+	echo "ok - refused over an existing users table, which kept its row; no function created"
+	# into a named schema, from another current schema: the same functions
+	# and relations as in the current one
+	local objects="SELECT string_agg(x, ' ' ORDER BY x) FROM (
+		SELECT format('%s %s %s %s', p.oid::regprocedure, p.provolatile, p.proparallel, p.prosecdef) AS x
+		  FROM pg_proc p WHERE pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = :'s')
+		UNION ALL SELECT format('%s %s', relname, relkind) FROM pg_class WHERE relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = :'s')) o"
+	local here there kept
+	q -d "$db" -c 'DROP TABLE users' -c 'CREATE SCHEMA "App Data"' && create_cruddur -d "$db" &&
+	q -d "$db" -v schema='App Data' -f dist/cruddur-rds.sql >/dev/null &&
+	here=$(q -At -d "$db" -v s=public <<<"$objects") &&
+	there=$(q -At -d "$db" -v s='App Data' <<<"SET search_path = \"App Data\"; $objects") &&
+	[ -n "$here" ] && [ "$here" = "$there" ] &&
+	[ "$(q -At -d "$db" -c "SELECT \"App Data\".cruddur_user_short('nobody') IS NULL")" = t ] ||
+		{ echo "install with -v schema='App Data' failed or differs from the one in public"; return 1; }
+	echo "ok - -v schema='App Data' installs there the objects the current schema gets, and they find their tables"
+	# a schema name a literal or a dollar quote could not hold is refused first
+	q -d "$db" -c "CREATE SCHEMA \"x'); CREATE TABLE public.pwned(); SELECT ('\"" &&
+	if out=$(q -d "$db" -v schema="x'); CREATE TABLE public.pwned(); SELECT ('" -f dist/cruddur-rds.sql 2>&1); then
+		echo "installed into a schema named with a quote"; return 1
+	fi
+	echo "$out" | grep -q 'invalid character in schema name' || { echo "unexpected: $out"; return 1; }
+	[ "$(q -At -d "$db" -c "SELECT to_regclass('public.pwned') IS NULL")" = t ] || { echo "public.pwned was created"; return 1; }
+	echo "ok - a schema named x'); CREATE TABLE public.pwned(); SELECT (' is refused, and nothing ran"
+	# uninstall: every object of the schema gone, those of public kept
+	q -d "$db" -v schema='App Data' -f dist/cruddur-rds-uninstall.sql >/dev/null &&
+	[ "$(q -At -d "$db" -c "SELECT count(*) FROM pg_class WHERE relnamespace = '\"App Data\"'::regnamespace" \
+		-c "SELECT count(*) FROM pg_proc WHERE pronamespace = '\"App Data\"'::regnamespace")" = $'0\n0' ] &&
+	kept=$(q -At -d "$db" -v s=public <<<"$objects") && [ "$kept" = "$here" ] ||
+		{ echo "uninstall left objects, or took others"; return 1; }
+	echo "ok - dist/cruddur-rds-uninstall.sql drops every table and function of the schema, nothing else"
+	privileges
+}
+
+# The psql route installed by a database owner who is not a superuser: it
+# owns every object, so the SECURITY DEFINER writes run as it; a role
+# granted only EXECUTE on cruddur_register_user registers people and can do
+# nothing else, and PUBLIC nothing at all.
+privileges() {
+	local p=${db}_p owner=${db}_owner lambda=${db}_lambda nobody=${db}_nobody sql out code
+	local event; event=$(cat test/fixtures/cognito/post-confirmation-signup.json)
+	as() { PGOPTIONS="-c role=$1" psql -X -q -v ON_ERROR_STOP=1 -d "$p" -v event="$event" "${@:2}"; }
+	q -d postgres -c "CREATE ROLE $owner" -c "CREATE ROLE $lambda" -c "CREATE ROLE $nobody" \
+		-c "CREATE DATABASE $p OWNER $owner" -c "REVOKE CREATE ON SCHEMA public FROM PUBLIC" &&
+	q -d "$p" -c "ALTER SCHEMA public OWNER TO $owner" &&
+	as "$owner" -f dist/cruddur-rds.sql >/dev/null &&
+	as "$owner" -c "GRANT EXECUTE ON FUNCTION cruddur_register_user(jsonb) TO $lambda" &&
+	as "$lambda" <<<"SELECT cruddur_register_user(:'event')" >/dev/null &&
+	[ "$(q -At -d "$p" -c 'SELECT count(*) FROM users')" = 1 ] || { echo "the Lambda role could not register"; return 1; }
+	for sql in "SELECT count(*) FROM users" "INSERT INTO users (display_name, handle, email, cognito_user_id) VALUES ('x', 'x', 'x', 'x')" \
+			"UPDATE users SET bio = 'x'" "DELETE FROM activities" "TRUNCATE users CASCADE" \
+			"SELECT cruddur_create_activity(cognito_user_id, 'hi') FROM (SELECT 'x' AS cognito_user_id) x" \
+			"SELECT cruddur_home_feed()" "ALTER FUNCTION cruddur_register_user(jsonb) SECURITY INVOKER" \
+			"CREATE OR REPLACE FUNCTION cruddur_uuid_v7() RETURNS uuid LANGUAGE sql AS 'SELECT NULL::uuid'"; do
+		for role in "$lambda" "$nobody"; do
+			out=$(as "$role" -c "$sql" 2>&1) && { echo "$role could: $sql"; return 1; }
+			grep -q 'permission denied\|must be owner\|not granted' <<<"$out" || { echo "$role, $sql: $out"; return 1; }
+		done
+	done
+	# re-granting without the grant option grants nothing (a WARNING, not an error)
+	as "$lambda" -c "GRANT EXECUTE ON FUNCTION cruddur_register_user(jsonb) TO PUBLIC" 2>/dev/null
+	out=$(as "$nobody" <<<"SELECT cruddur_register_user(:'event')" 2>&1) && { echo "$nobody registered"; return 1; }
+	grep -q 'permission denied for function cruddur_register_user' <<<"$out" || { echo "unexpected: $out"; return 1; }
+	echo "ok - installed by a non-superuser database owner: a role granted only EXECUTE on cruddur_register_user registers, and it and a role without grants are refused 9 table, function and ownership commands; re-granting registration to PUBLIC grants nothing"
+	q -d postgres -c "DROP DATABASE $p" -c "DROP ROLE $owner, $lambda, $nobody"
+}
+
+# The version before and the last one: $from and $to, and in $tmp/old/dist
+# the SQL flavour of $from, made by bin/flavour from these scripts without
+# the last upgrade.
+old_dist() {
+	local last
+	last=$(ls src/cruddur--*--*.sql | sort -V | tail -1)
+	from=${last#src/cruddur--}; to=${from#*--}; from=${from%%--*}; to=${to%.sql}
+	[ -d "$tmp/old/dist" ] && return 0
+	mkdir "$tmp/old" && cp -a bin src cruddur.control "$tmp/old"/ && rm "$tmp/old/$last" &&
+	sed -i "s/^default_version = .*/default_version = '$from'/" "$tmp/old/cruddur.control" &&
+	"$tmp/old/bin/flavour" "$tmp/old/dist"
+}
+
+# An install of the version before ($1: the commands that make it, in $u),
+# with a person and a crud, upgraded by $2, has the catalog ($3: the
+# listing, and the lines to leave out) of a fresh install, and keeps its rows.
+upgraded_as_fresh() {
+	local u=${db}_u f=${db}_f
+	q -d postgres -c "CREATE DATABASE $u" -c "CREATE DATABASE $f" && eval "$1" &&
+	q -d "$u" -v event="$(cat test/fixtures/cognito/post-confirmation-signup.json)" >/dev/null <<-'SQL' &&
+		SELECT cruddur_register_user(:'event');
+		SELECT cruddur_create_activity(cognito_user_id, 'before the upgrade') FROM users;
+	SQL
+	eval "$2" && create_cruddur -d "$f" &&
+	eval "q -At -d $u $3" >"$tmp/upgraded.txt" && eval "q -At -d $f $3" >"$tmp/fresh.txt" || return 1
+	diff "$tmp/fresh.txt" "$tmp/upgraded.txt" || { echo "the upgraded catalog differs from a fresh install's"; return 1; }
+	[ "$(q -At -d "$u" -c "SELECT count(*) FROM activities WHERE message = 'before the upgrade'")" = 1 ] ||
+		{ echo "the upgrade lost the crud"; return 1; }
+	echo "ok - $from, upgraded: the catalog of a fresh $to install ($(wc -l <"$tmp/fresh.txt") lines), rows kept"
+	q -d postgres -c "DROP DATABASE $u" -c "DROP DATABASE $f"
+}
+
+# The psql route's upgrade script, bodies included in the comparison.
+rds_upgrade() {
+	local from to
+	old_dist || return 1
+	upgraded_as_fresh 'q -d "$u" -f "$tmp/old/dist/cruddur-rds.sql" >/dev/null' \
+		'q -d "$u" -f "dist/cruddur-rds--$from--$to.sql" >/dev/null' \
+		'-v schema=public -f test/schema_catalog.sql'
+}
+
+# The pg_tle route's script for a release: where the version before is
+# registered, dist/cruddur-pgtle--A--B.sql registers only what is new, and
+# CREATE EXTENSION then has the catalog of a database registered in one go
+# (pg_tle's own dependencies aside).  Not where cruddur is installed: there
+# pg_tle 1.5.2's set_default_version kills the backend (signal 11; README).
+pgtle_upgrade() {
+	local from to u=${db}_u f=${db}_f
+	local catalog="-f test/extension_catalog.sql | grep -v '^depend extension cruddur -> function pgtle\\.'"
+	old_dist || return 1
+	q -d postgres -c "CREATE DATABASE $u" -c "CREATE DATABASE $f" &&
+	q -d "$u" -c "CREATE EXTENSION pg_tle" -f "$tmp/old/dist/cruddur-pgtle.sql" >/dev/null &&
+	q -d "$u" -f "dist/cruddur-pgtle--$from--$to.sql" -c "CREATE EXTENSION cruddur" >/dev/null &&
+	create_cruddur -d "$f" &&
+	eval "q -At -d $u $catalog" >"$tmp/upgraded.txt" && eval "q -At -d $f $catalog" >"$tmp/fresh.txt" || return 1
+	diff "$tmp/fresh.txt" "$tmp/upgraded.txt" || { echo "the catalog differs from a fresh install's"; return 1; }
+	echo "ok - $from registered, then dist/cruddur-pgtle--$from--$to.sql: CREATE EXTENSION cruddur installs $to as where it was registered in one go ($(wc -l <"$tmp/fresh.txt") lines)"
+	q -d postgres -c "DROP DATABASE $u" -c "DROP DATABASE $f"
+}
+
+# What only the pg_tle route has.
+pgtle_route() {
+	local out a=${db}_a b=${db}_b c=${db}_c evil="x'); CREATE TABLE public.pwned(); SELECT ('"
+	local rows="SELECT md5(string_agg(u::text, ',' ORDER BY uuid)) FROM users u UNION ALL
+		SELECT md5(string_agg(a::text, ',' ORDER BY uuid)) FROM activities a"
+	q -d postgres -c "CREATE DATABASE $a" -c "CREATE DATABASE $b" && create_cruddur -d "$a" || return 1
+	# pg_tle substitutes @extschema@ without core's check (CVE-2023-39417)
+	q -d "$a" -c 'DROP EXTENSION cruddur' -c "CREATE SCHEMA \"$evil\"" || return 1
+	if out=$(q -d "$a" -c "CREATE EXTENSION cruddur SCHEMA \"$evil\"" 2>&1); then
+		echo "CREATE EXTENSION cruddur went into a schema named with a quote"; return 1
+	fi
+	echo "$out" | grep -q 'invalid character in schema name' || { echo "unexpected: $out"; return 1; }
+	[ "$(q -At -d "$a" -c "SELECT to_regclass('public.pwned') IS NULL")" = t ] || { echo "public.pwned was created"; return 1; }
+	echo "ok - CREATE EXTENSION cruddur SCHEMA \"$evil\" is refused, and nothing ran"
+	if out=$(q -d "$a" -f dist/cruddur-pgtle.sql 2>&1); then echo "registered twice"; return 1; fi
+	echo "$out" | grep -q 'already installed' || { echo "unexpected: $out"; return 1; }
+	echo "ok - running dist/cruddur-pgtle.sql again fails: already installed"
+	# 1.0 with a person, updated: the catalog of a fresh install
+	q -d "$a" -v event="$(cat test/fixtures/cognito/post-confirmation-signup.json)" >/dev/null <<-'SQL' &&
+		CREATE EXTENSION cruddur VERSION '1.0';
+		SELECT cruddur_register_user(:'event');
+		ALTER EXTENSION cruddur UPDATE;
+	SQL
+	create_cruddur -d "$b" &&
+	# pg_tle's own dependency: on the script functions that installed it
+	q -At -d "$a" -f test/extension_catalog.sql | grep -v '^depend extension cruddur -> function pgtle\.' >"$tmp/updated.txt" &&
+	q -At -d "$b" -f test/extension_catalog.sql | grep -v '^depend extension cruddur -> function pgtle\.' >"$tmp/fresh.txt" || return 1
+	diff "$tmp/fresh.txt" "$tmp/updated.txt" || { echo "the updated catalog differs from a fresh install's"; return 1; }
+	echo "ok - CREATE EXTENSION cruddur VERSION '1.0', ALTER EXTENSION cruddur UPDATE: the catalog of a fresh install ($(wc -l <"$tmp/fresh.txt") lines)"
+	# dump and restore: rows, replies_count and catalog come back
+	q -d "$b" -v people=40 -v cruds=800 -f test/hostile_data.sql >/dev/null &&
+	q -d "$b" -c 'SET client_min_messages = warning' -c 'DROP SCHEMA hostile CASCADE' &&
+	q -d "$b" -1 -f test/fixtures/data.sql >/dev/null &&
+	pg_dump -Fc -d "$b" -f "$tmp/b.dump" && q -d postgres -c "CREATE DATABASE $c TEMPLATE template0" &&
+	pg_restore -d "$c" "$tmp/b.dump" || { echo "dump or restore failed"; return 1; }
+	[ "$(q -At -d "$b" -c "$rows")" = "$(q -At -d "$c" -c "$rows")" ] || { echo "restored rows differ"; return 1; }
+	[ "$(q -At -d "$c" -c "SELECT count(*) FROM activities p WHERE replies_count <> (SELECT count(*) FROM activities r WHERE r.reply_to_activity_uuid = p.uuid)")" = 0 ] ||
+		{ echo "a restored replies_count is wrong"; return 1; }
+	q -At -d "$b" -f test/extension_catalog.sql >"$tmp/dumped.txt" &&
+	q -At -d "$c" -f test/extension_catalog.sql >"$tmp/restored.txt" &&
+	diff "$tmp/dumped.txt" "$tmp/restored.txt" || { echo "the restored catalog differs"; return 1; }
+	echo "ok - pg_dump -Fc, pg_restore into a database from template0: same rows ($(q -At -d "$c" -c 'SELECT count(*) FROM activities') activities), exact replies_count, same catalog"
+	q -d postgres -c "DROP DATABASE $a" -c "DROP DATABASE $b" -c "DROP DATABASE $c"
+}
+
+# The catalog against the C build's (test/schema_catalog.sql), but for the
+# differences README lists for the route: functions' language and body, the
+# PARALLEL label of cruddur_uuid_v7, and (psql route) extension membership.
+# The C build's listing is made here, or read from $CRUDDUR_C_CATALOG where
+# the cluster has no C build (test/pgtle.sh makes it beforehand).
+listed() {
+	grep -v -e '^function .*) language ' -e '^function .*) body ' |
+		sed 's/^\(function cruddur_uuid_v7() .* parallel \)[su] /\1(listed) /' |
+		if [ "$CRUDDUR_ROUTE" = rds ]; then grep -v ': member of extension '; else cat; fi
+}
+catalog() {
+	local c=${db}_cc r=${db}_cr
+	if [ -n "${CRUDDUR_C_CATALOG:-}" ]; then
+		cp "$CRUDDUR_C_CATALOG" "$tmp/c.txt"
+	else
+		q -d postgres -c "CREATE DATABASE $c" && q -d "$c" -c 'CREATE EXTENSION cruddur' &&
+		q -At -d "$c" -v schema=public -f test/schema_catalog.sql >"$tmp/c.txt" || return 1
+		q -d postgres -c "DROP DATABASE $c"
+	fi
+	fresh "$r" && q -At -d "$r" -v schema=public -f test/schema_catalog.sql >"$tmp/r.txt" || return 1
+	q -d postgres -c "DROP DATABASE $r"
+	diff <(listed <"$tmp/c.txt") <(listed <"$tmp/r.txt") || { echo "the catalog differs from the C build's"; return 1; }
+	echo "ok - the catalog equals the C build's ($(wc -l <"$tmp/c.txt") lines) but for the differences listed in README ($(diff "$tmp/c.txt" "$tmp/r.txt" | grep -c '^>') lines)"
+}
+
+part "pg_regress (sql/, expected/)" regress
+part "isolation (specs/)" isolation
+part "pgTAP (test/pgtap)" pgtap
+part "test/differential.sh" bash test/differential.sh
+part "test/storm.sh" bash test/storm.sh
+part "catalog against the C build's" catalog
+if [ "$CRUDDUR_ROUTE" = rds ]; then
+	part "the psql route's own install, schema, refusals, uninstall" rds_route
+	part "the psql route's upgrade script" rds_upgrade
+else
+	part "the pg_tle route's own registration, schema refusal, update, dump and restore" pgtle_route
+	part "the pg_tle route's script for a release" pgtle_upgrade
+fi
+q -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1
+
+[ $failed -eq 0 ] || printf 'failed part: %s\n' "${failures[@]}"
+echo "flavour (route $CRUDDUR_ROUTE): $passed passed, $failed failed"
+[ $failed -eq 0 ]
