@@ -7,11 +7,20 @@
 # app_database DB OWNER LAMBDA APP (a database with cruddur and the README's
 # grants); start_pgbouncer NAME=CONNSTR... (a pgbouncer from
 # examples/pgbouncer/pgbouncer.ini on a free loopback port, in
-# $bouncer_port; stopped on exit); free_port; srv (a
+# $bouncer_port; stopped on exit); host and port (the suite's server, from
+# PGHOST and PGPORT) and bouncer_server (the same for pgbouncer's database
+# entries); free_port; srv (a
 # directory the server user owns); run_as_server_user CMD... (CMD
 # as postgres when running as root: pgbouncer and initdb refuse root).
 
 . test/logins.bash "$1"
+host=${PGHOST:-localhost} port=${PGPORT:-5432}
+# pgbouncer resolves names with c-ares, not with glibc and /etc/hosts: in
+# Debian 13 (pgbouncer 1.24.1, c-ares 1.34.5) localhost became [::1], where
+# the suite's server, listening on localhost as glibc resolves it
+# (127.0.0.1), was not, and every client through pgbouncer timed out
+# (query_wait_timeout). So pgbouncer is given the address.
+bouncer_server="host=$([ "$host" = localhost ] && echo 127.0.0.1 || echo "$host") port=$port"
 # $srv: files of pgbouncer and of a private server, which run as postgres
 srv=$tmp/server
 mkdir "$srv"

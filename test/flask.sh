@@ -14,8 +14,7 @@ need_packages python3-flask python3-psycopg python3-psycopg-pool python3-jwt pyt
 owner=${id}_owner lambda=${id}_lambda app=${id}_app db=${id}_db
 logins "$owner" "$lambda" "$app"
 app_database "$db" "$owner" "$lambda" "$app"
-host=${PGHOST:-localhost} port=${PGPORT:-5432}
-start_pgbouncer "$db=host=$host port=$port dbname=$db"
+start_pgbouncer "$db=$bouncer_server dbname=$db"
 
 status=0
 for VIA in direct pgbouncer; do

@@ -40,8 +40,7 @@ psql -X -q -v ON_ERROR_STOP=1 -h "$srv" -p "$pport" -U postgres -d postgres \
 psql -X -q -v ON_ERROR_STOP=1 -h "$srv" -p "$pport" -U postgres -d cruddur -c "CREATE EXTENSION cruddur" \
 	-c "GRANT EXECUTE ON FUNCTION cruddur_register_user(jsonb) TO \"$lambda\""
 
-host=${PGHOST:-localhost} port=${PGPORT:-5432}
-start_pgbouncer "$db=host=$host port=$port dbname=$db" "private=host=127.0.0.1 port=$pport dbname=cruddur"
+start_pgbouncer "$db=$bouncer_server dbname=$db" "private=host=127.0.0.1 port=$pport dbname=cruddur"
 
 export ADMIN_URL="dbname=$db" PRIVATE_CTL="$tmp/private_ctl"
 status=0

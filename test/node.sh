@@ -16,8 +16,7 @@ owner=${id}_owner lambda=${id}_lambda app=${id}_app db=${id}_db
 logins "$owner" "$lambda" "$app"
 app_database "$db" "$owner" "$lambda" "$app"
 su "$db" -c "GRANT EXECUTE ON FUNCTION cruddur_register_user(jsonb) TO \"$app\""
-host=${PGHOST:-localhost} port=${PGPORT:-5432}
-start_pgbouncer "$db=host=$host port=$port dbname=$db"
+start_pgbouncer "$db=$bouncer_server dbname=$db"
 
 status=0
 for VIA in direct pgbouncer; do
