@@ -205,11 +205,23 @@ upgraded_as_fresh() {
 	q -d postgres -c "DROP DATABASE $u" -c "DROP DATABASE $f"
 }
 
-# The psql route's upgrade script, bodies included in the comparison.
+# Give every function that is C in the C build, in database $1, a body
+# unlike this tree's, as the flavour of an earlier release may have left
+# it: an upgrade script re-creates them all (bin/flavour).
+stale_bodies() {
+	local names
+	names=$(perl -0ne 'print "\x27$1\x27\n" while /^CREATE FUNCTION \@extschema\@\.(\w+)\((?:(?!;\n).)*?AS .MODULE_PATHNAME/msg' \
+		src/cruddur--*.sql | sort -u | paste -sd,)
+	[ "$(q -At -d "$1" -c "WITH s AS (UPDATE pg_catalog.pg_proc SET prosrc = prosrc || E'\\n-- an older release'
+		WHERE pronamespace = 'public'::regnamespace AND proname IN ($names) RETURNING 1) SELECT count(*) FROM s")" -ge 9 ]
+}
+
+# The psql route's upgrade script, bodies included in the comparison, from
+# an install whose bodies are not this tree's.
 rds_upgrade() {
 	local from to
 	old_dist || return 1
-	upgraded_as_fresh 'q -d "$u" -f "$tmp/old/dist/cruddur-rds.sql" >/dev/null' \
+	upgraded_as_fresh 'q -d "$u" -f "$tmp/old/dist/cruddur-rds.sql" >/dev/null && stale_bodies "$u"' \
 		'q -d "$u" -f "dist/cruddur-rds--$from--$to.sql" >/dev/null' \
 		'-v schema=public -f test/schema_catalog.sql'
 }
