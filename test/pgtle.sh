@@ -4,7 +4,7 @@
 # as on Amazon RDS: pg_tle 1.5.2 built here, a cluster that preloads it,
 # cruddur registered with pg_tle and installed with CREATE EXTENSION; then
 # the suites of test/flavour.sh on that route (CRUDDUR_ROUTE=pgtle), and
-# what only this route has (test/pgtle_route.bash).  test/README.md says
+# what only this route has (its pgtle_route).  test/README.md says
 # what this proves.  Runs against the cluster the PG* variables name, where
 # the C build is installed (test/run's), for the C build's catalog; the
 # pg_tle cluster is its own.
@@ -49,6 +49,18 @@ trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 chmod 755 "$work"
 if [ -d "$src" ]; then cp -a "$src" "$work/pg_tle"; else
 	mkdir "$work/pg_tle" && tar -xzf "$src" -C "$work/pg_tle" --strip-components=1; fi
+# pg_tle 1.5.2's set_default_version reads memory SPI_finish freed, which
+# kills a backend of this assert-enabled server where cruddur is installed
+# (test/pgtle/set_default_version.patch says how; a release build, as on
+# RDS, reads the stale values and works): fixed here, so that the suites
+# upgrade installed databases as there.  A pg_tle that has the fix already
+# is built as it is.
+if patch -d "$work/pg_tle" -p1 --dry-run -s <test/pgtle/set_default_version.patch >/dev/null 2>&1; then
+	patch -d "$work/pg_tle" -p1 -s <test/pgtle/set_default_version.patch || exit 1
+	echo "pg_tle patched with test/pgtle/set_default_version.patch"
+else
+	echo "test/pgtle/set_default_version.patch does not apply to this pg_tle: built unpatched"
+fi
 cp -a "$("$pg_config" --bindir)/.." "$work/pg" || exit 1
 rm -f "$work"/pg/share/extension/cruddur[.-]* "$work"/pg/lib/cruddur.so	# a C build installed there
 pg_config=$work/pg/bin/pg_config
