@@ -11,8 +11,8 @@
 # The suites run on the route (test/route.bash): pg_regress and the
 # isolation specs on databases the script installed into (--use-existing),
 # the pgTAP files with their CREATE EXTENSION line taken out, the
-# differential tests, the storm, the upgrades from each earlier release and
-# dump and restore.  Their outputs must equal the C build's
+# differential tests, the storm, the upgrades from each earlier release,
+# dump and restore, installation by a database owner and the privileges.  Their outputs must equal the C build's
 # expected files; on the psql route but for the difference README lists: a
 # query of the extension's membership (pg_depend) or of pg_extension finds
 # nothing, since there is no extension.
@@ -223,6 +223,8 @@ part "test/differential.sh" bash test/differential.sh
 part "test/storm.sh" bash test/storm.sh
 part "test/upgrade.sh" bash test/upgrade.sh
 part "test/dump_restore.sh" bash test/dump_restore.sh
+part "test/install.sh" bash test/install.sh
+part "test/privileges_dump.sh" bash test/privileges_dump.sh
 part "catalog against the C build's" catalog
 if [ "$CRUDDUR_ROUTE" = rds ]; then
 	part "the psql route's own install, schema, refusals, uninstall" rds_route
