@@ -12,7 +12,8 @@
 # isolation specs on databases the script installed into (--use-existing),
 # the pgTAP files with their CREATE EXTENSION line taken out, the
 # differential tests, the storm, the upgrades from each earlier release,
-# dump and restore, installation by a database owner and the privileges.  Their outputs must equal the C build's
+# dump and restore, installation by a database owner, the privileges and
+# the SQL-level fuzzer (FUZZ_CALLS, default 5000 here: a quarter of test/run's).  Their outputs must equal the C build's
 # expected files; on the psql route but for the difference README lists: a
 # query of the extension's membership (pg_depend) or of pg_extension finds
 # nothing, since there is no extension.
@@ -33,6 +34,13 @@ part() {
 	local name=$1; shift
 	echo "--- $name"
 	if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$name"); fi
+}
+# suite SCRIPT [ENV...]: test/SCRIPT as a part, unless CRUDDUR_SKIP_SUITES
+# leaves it out (bin/test runs the slow ones on 15 alone, as for the C build)
+suite() {
+	local s=test/$1; shift
+	if [[ " ${CRUDDUR_SKIP_SUITES:-} " == *" $s "* ]]; then echo "--- $s: not run here (CRUDDUR_SKIP_SUITES)"; return; fi
+	part "$s" env "$@" bash "$s"
 }
 q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 fresh() {	# fresh DB: an empty database with cruddur installed by the route
@@ -219,12 +227,13 @@ catalog() {
 part "pg_regress (sql/, expected/)" regress
 part "isolation (specs/)" isolation
 part "pgTAP (test/pgtap)" pgtap
-part "test/differential.sh" bash test/differential.sh
-part "test/storm.sh" bash test/storm.sh
-part "test/upgrade.sh" bash test/upgrade.sh
-part "test/dump_restore.sh" bash test/dump_restore.sh
-part "test/install.sh" bash test/install.sh
-part "test/privileges_dump.sh" bash test/privileges_dump.sh
+suite differential.sh
+suite storm.sh
+suite upgrade.sh
+suite dump_restore.sh
+suite install.sh
+suite privileges_dump.sh
+suite fuzz.sh FUZZ_CALLS="${FUZZ_CALLS:-5000}"
 part "catalog against the C build's" catalog
 if [ "$CRUDDUR_ROUTE" = rds ]; then
 	part "the psql route's own install, schema, refusals, uninstall" rds_route
