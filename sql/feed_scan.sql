@@ -1,5 +1,5 @@
 --
--- The home feed's two ways to a page (src/home_feed_scan.c): straight from
+-- The feeds' two ways to a page (src/feed_scan.c): straight from
 -- activities_home_feed_idx, or, when that would not be what the query does,
 -- the saved plan.  Each case below has a result only the query's meaning
 -- gives: row level security, column privileges, no privilege, inheritance
@@ -330,5 +330,37 @@ SELECT (SELECT count(*) FROM json_array_elements(cruddur_home_feed()) e
 SELECT pg_stat_get_xact_numscans('users_pkey'::regclass) - :scans_before AS users_pkey_descents;
 COMMIT;
 DELETE FROM users WHERE handle = 'dora';
+
+-- One call's two reads each go their own way (a call's reads share one
+-- reader): with activities_replies_idx not as the install script made it,
+-- the crud comes straight from activities_pkey and its replies by plan;
+-- with activities_user_feed_idx replaced, the person straight from
+-- users_handle_lower_key and their page by plan.  Every answer, first
+-- page and next, is the reference's.
+BEGIN;
+INSERT INTO users (uuid, display_name, handle, email, cognito_user_id) VALUES
+('00000000-0000-7000-8000-0000000004a1', 'Eve', 'eve', 'eve@example.com', 'sub-eve');
+INSERT INTO activities (uuid, user_uuid, message, reply_to_activity_uuid, created_at)
+SELECT ('00000000-0000-7000-8000-0000000004b' || i)::uuid, '00000000-0000-7000-8000-0000000004a1',
+	   'eve ' || i, CASE WHEN i > 1 THEN '00000000-0000-7000-8000-0000000004b1'::uuid END,
+	   '2024-06-01 10:00:00'::timestamp + i * interval '1 minute'
+  FROM generate_series(1, 4) i;
+DROP INDEX activities_replies_idx;
+CREATE INDEX activities_replies_idx ON activities (reply_to_activity_uuid, uuid);
+SELECT cruddur_activity('00000000-0000-7000-8000-0000000004b1')::text =
+	   cruddur_ref.activity('00000000-0000-7000-8000-0000000004b1', 1000)::text AS crud_same,
+	   cruddur_activity('00000000-0000-7000-8000-0000000004b1', 1, '2024-06-01 10:02:00',
+						'00000000-0000-7000-8000-0000000004b2')::text =
+	   cruddur_ref.activity('00000000-0000-7000-8000-0000000004b1', 1, '2024-06-01 10:02:00',
+							'00000000-0000-7000-8000-0000000004b2')::text AS next_page_same,
+	   json_array_length(cruddur_activity('00000000-0000-7000-8000-0000000004b1')->'replies') AS replies;
+DROP INDEX activities_user_feed_idx;
+CREATE INDEX activities_user_feed_idx ON activities (user_uuid, uuid);
+SELECT cruddur_user_feed('EVE')::text = cruddur_ref.user_feed('EVE')::text AS feed_same,
+	   cruddur_user_feed('eve', 2, '2024-06-01 10:03:00', '00000000-0000-7000-8000-0000000004b3')::text =
+	   cruddur_ref.user_feed('eve', 2, '2024-06-01 10:03:00', '00000000-0000-7000-8000-0000000004b3')::text
+	   AS next_page_same,
+	   json_array_length(cruddur_user_feed('eve')->'activities') AS cruds;
+ROLLBACK;
 
 DROP SCHEMA cruddur_ref CASCADE;

@@ -53,11 +53,16 @@ typedef enum FeedKind
 	FEED_NKINDS
 } FeedKind;
 
-extern bool feed_scan(Oid nspid, FeedKind kind, Datum key,
+/* what the reads of one call share; feed_reader_begin/end bracket them */
+typedef struct FeedReader FeedReader;
+
+extern FeedReader *feed_reader_begin(Oid nspid);
+extern void feed_reader_end(FeedReader *reader);
+extern bool feed_scan(FeedReader *reader, FeedKind kind, Datum key,
 					  const Datum *cursor, int page_size, Timestamp now,
 					  StringInfo buf, const JsonObject *object,
 					  uint64 *nrows);
-extern bool person_scan(Oid nspid, Datum handle, StringInfo buf,
+extern bool person_scan(FeedReader *reader, Datum handle, StringInfo buf,
 						const JsonObject *object, bool *found,
 						pg_uuid_t *uuid);
 

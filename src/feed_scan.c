@@ -12,7 +12,9 @@
  * statement's snapshot (what SPI read-only would see), skips the rows the
  * query's quals skip, looks each author up in users' primary key once per
  * call, and formats the rows with json_writer.c, so the text is the same as
- * the saved plan's.  The access methods take the predicate locks of
+ * the saved plan's.  The reads of one call (a person and their page, a crud
+ * and its replies) share one FeedReader: the relations, slots and author
+ * lookups the first opened serve the second.  The access methods take the predicate locks of
  * SERIALIZABLE as under the plan: the index pages and rows read, except that
  * an author found by their hint is locked by their row alone (its key
  * cannot be inserted again while the row lives, and changing the row
@@ -107,7 +109,10 @@ static const Column users_columns[U_NCOLUMNS] = {
 	[U_HANDLE] = {"handle", TEXTOID},
 };
 
-/* The relations; each call opens the tables, users_pkey and its index */
+/* The most fields of an object the scans show */
+#define MAX_FIELDS 16
+
+/* The relations; a call opens those its reads need (FeedReader) */
 enum
 {
 	R_ACTIVITIES, R_USERS, R_USERS_PKEY, R_HOME_FEED_IDX, R_USER_FEED_IDX,
@@ -177,6 +182,14 @@ typedef struct FeedRelations
 	Oid			relids[R_NRELATIONS];
 	AttrNumber	activities_attnums[A_NCOLUMNS];
 	AttrNumber	users_attnums[U_NCOLUMNS];
+	/* person_scan's objects: their fields' columns of users, by object */
+	int			npersons;
+	struct
+	{
+		const JsonObject *object;
+		bool		usable;		/* every field has its column */
+		AttrNumber	attnums[MAX_FIELDS + 1];	/* and last, the handle */
+	}			persons[4];
 } FeedRelations;
 
 static FeedRelations rels_cache;
@@ -463,65 +476,157 @@ index_usable_now(Relation index)
 							  TransactionXmin);
 }
 
+/* What a call needs to look its authors up */
+typedef struct Authors
+{
+	Relation	rel;
+	const AttrNumber *attnums;
+	TupleTableSlot *slot;		/* of users: the reader's users_slot */
+	IndexScanDesc scan;			/* of users_pkey */
+	IndexFetchTableData *fetch; /* of users, for the hints */
+	BlockNumber nblocks;		/* of users, InvalidBlockNumber until needed */
+} Authors;
+
 /*
- * Open the relations "feed" reads in schema "nspid" with AccessShareLock
- * into "rel", or return false when they are not usable by the scan.
+ * A call's reader: what the reads of one call (a profile and its page, a
+ * crud and its replies) have opened so far, which the later ones use again
+ * instead of opening it anew.  Each relation is opened with
+ * AccessShareLock, as the queries would; feed_reader_end closes everything
+ * (an error leaves it to the transaction's abort).
+ */
+struct FeedReader
+{
+	Oid			nspid;
+	Relation	rel[R_NRELATIONS];	/* NULL until a read needs it */
+	TupleTableSlot *activities_slot;
+	TupleTableSlot *users_slot;
+	Authors		authors;		/* scan NULL until a read needs them */
+	int8		table_readable[2];	/* by R_ACTIVITIES/R_USERS: SELECT on
+									 * the whole table; -1 not yet known */
+};
+
+/*
+ * The reader of one call in schema "nspid" (palloc'd in the current
+ * memory context): a new call, whose authors are to be read again.
+ */
+FeedReader *
+feed_reader_begin(Oid nspid)
+{
+	FeedReader *reader = palloc0(sizeof(FeedReader));
+
+	reader->nspid = nspid;
+	reader->table_readable[R_ACTIVITIES] = -1;
+	reader->table_readable[R_USERS] = -1;
+	calls++;
+	return reader;
+}
+
+/* Close what "reader" has opened; it may open things again after */
+static void
+reader_close(FeedReader *reader)
+{
+	Authors    *authors = &reader->authors;
+	int			i;
+
+	if (authors->scan != NULL)
+	{
+		index_endscan(authors->scan);
+		table_index_fetch_end(authors->fetch);
+		authors->scan = NULL;
+	}
+	if (reader->activities_slot != NULL)
+		ExecDropSingleTupleTableSlot(reader->activities_slot);
+	if (reader->users_slot != NULL)
+		ExecDropSingleTupleTableSlot(reader->users_slot);
+	reader->activities_slot = reader->users_slot = NULL;
+	for (i = 0; i < R_NRELATIONS; i++)
+		if (reader->rel[i] != NULL)
+		{
+			relation_close(reader->rel[i], NoLock);
+			reader->rel[i] = NULL;
+		}
+	reader->table_readable[R_ACTIVITIES] = -1;
+	reader->table_readable[R_USERS] = -1;
+}
+
+/* End the call of "reader", closing everything it opened */
+void
+feed_reader_end(FeedReader *reader)
+{
+	reader_close(reader);
+	pfree(reader);
+}
+
+/*
+ * Open the relations "needed" (R_*) into the reader, those its earlier
+ * reads have not opened, and check that rels_cache still describes them
+ * and that their indexes may be read with the statement's snapshot.
+ * "usable" is the rels_cache flag of the read's index.  Returns false when
+ * the scan cannot serve.
  */
 static bool
-open_relations(Oid nspid, const Feed *feed, FeedKind kind, Relation *rel)
+open_relations(FeedReader *reader, const int *needed, int nneeded,
+			   const bool *usable)
 {
-	const int	needed[] = {R_ACTIVITIES, R_USERS, R_USERS_PKEY, feed->index};
 	int			i;
 
 	for (;;)
 	{
 		bool		opened = true;
 
-		if (!rels_cache.valid || rels_cache.nspid != nspid)
-			fill_relations(nspid);
-		if (!rels_cache.tables_usable || !rels_cache.feed_usable[kind])
+		if (!rels_cache.valid || rels_cache.nspid != reader->nspid)
+		{
+			/* what the reader holds was checked against what changed */
+			reader_close(reader);
+			fill_relations(reader->nspid);
+		}
+		if (!rels_cache.tables_usable || !*usable)
 			return false;
 
-		memset(rel, 0, sizeof(Relation) * R_NRELATIONS);
-		for (i = 0; i < lengthof(needed); i++)
-		{
-			rel[needed[i]] = try_relation_open(rels_cache.relids[needed[i]],
-											   AccessShareLock);
-			opened &= (rel[needed[i]] != NULL);
-		}
-		/* taking the locks read invalidations: is what we know still so? */
-		if (opened && rels_cache.valid)
-		{
-			if (index_usable_now(rel[R_USERS_PKEY]) &&
-				index_usable_now(rel[feed->index]))
-				return true;
-			opened = false;
-		}
-		for (i = 0; i < R_NRELATIONS; i++)
-			if (rel[i] != NULL)
-				relation_close(rel[i], NoLock);
+		for (i = 0; i < nneeded; i++)
+			if (reader->rel[needed[i]] == NULL)
+			{
+				reader->rel[needed[i]] =
+					try_relation_open(rels_cache.relids[needed[i]],
+									  AccessShareLock);
+				opened &= (reader->rel[needed[i]] != NULL);
+			}
 		if (!opened)
 			return false;
-		rels_cache.valid = false;
+		/* taking the locks read invalidations: is what we know still so? */
+		if (rels_cache.valid)
+		{
+			for (i = 0; i < nneeded; i++)
+				if (reader->rel[needed[i]]->rd_index != NULL &&
+					!index_usable_now(reader->rel[needed[i]]))
+					return false;
+			return true;
+		}
 	}
 }
 
 /*
- * Whether the current user may read what the query reads of "rel": its
- * columns "attnums[c]" for each bit c of "columns", as the executor checks
- * them (the table, or else each column), and no row level security or
- * inheritance children that the query would apply or add.
+ * Whether the current user may read what the query reads of the reader's
+ * table "which" (R_ACTIVITIES or R_USERS): its columns "attnums[c]" for
+ * each bit c of "columns", as the executor checks them (the table, or else
+ * each column), and no row level security or inheritance children that the
+ * query would apply or add.
  */
 static bool
-readable(Relation rel, const AttrNumber *attnums, uint32 columns)
+readable(FeedReader *reader, int which, const AttrNumber *attnums,
+		 uint32 columns)
 {
+	Relation	rel = reader->rel[which];
 	Oid			relid = RelationGetRelid(rel);
 	Oid			user = GetUserId();
 	int			c;
 
 	if (rel->rd_rel->relrowsecurity || rel->rd_rel->relhassubclass)
 		return false;
-	if (pg_class_aclcheck(relid, user, ACL_SELECT) == ACLCHECK_OK)
+	if (reader->table_readable[which] < 0)
+		reader->table_readable[which] =
+			pg_class_aclcheck(relid, user, ACL_SELECT) == ACLCHECK_OK;
+	if (reader->table_readable[which])
 		return true;
 	for (c = 0; columns != 0; c++, columns >>= 1)
 		if ((columns & 1) &&
@@ -531,16 +636,34 @@ readable(Relation rel, const AttrNumber *attnums, uint32 columns)
 	return true;
 }
 
-/* What a call needs to look its authors up */
-typedef struct Authors
+/* The reader's slot for rows of users, made on first use */
+static TupleTableSlot *
+users_slot(FeedReader *reader)
 {
-	Relation	rel;
-	const AttrNumber *attnums;
-	TupleTableSlot *slot;
-	IndexScanDesc scan;			/* of users_pkey */
-	IndexFetchTableData *fetch; /* of users, for the hints */
-	BlockNumber nblocks;		/* of users, InvalidBlockNumber until needed */
-} Authors;
+	if (reader->users_slot == NULL)
+		reader->users_slot = table_slot_create(reader->rel[R_USERS], NULL);
+	return reader->users_slot;
+}
+
+/* The reader's author lookups, begun on first use */
+static Authors *
+open_authors(FeedReader *reader)
+{
+	Authors    *authors = &reader->authors;
+
+	if (authors->scan == NULL)
+	{
+		authors->rel = reader->rel[R_USERS];
+		authors->attnums = rels_cache.users_attnums;
+		authors->slot = users_slot(reader);
+		authors->scan = cruddur_index_beginscan(authors->rel,
+												reader->rel[R_USERS_PKEY],
+												GetActiveSnapshot(), 1, 0);
+		authors->fetch = table_index_fetch_begin(authors->rel);
+		authors->nblocks = InvalidBlockNumber;
+	}
+	return authors;
+}
 
 /* Whether the row at the author's hint is their visible row, into the slot */
 static bool
@@ -647,19 +770,39 @@ find_author(Authors *authors, const pg_uuid_t *uuid)
 	return author;
 }
 
+
 /*
- * Where each field of "object" comes from, by the field's key: the crud's
- * column A_* of that name, or the author's U_* (as A_NCOLUMNS + U_*); and
- * the bits of the columns each table shows, into the two masks.  A key of
- * no column cannot happen: the objects are ours.
+ * Where each field of a feed object comes from, by the field's key: the
+ * crud's column A_* of that name, or the author's U_* (as A_NCOLUMNS +
+ * U_*); and the bits of the columns each table shows.  The objects are
+ * static (feeds.c), so their maps are made once per backend.
  */
-static void
-map_fields(const JsonObject *object, int *source, uint32 *activities_shown,
-		   uint32 *users_shown)
+typedef struct FieldMap
 {
+	const JsonObject *object;
+	int			source[MAX_FIELDS];
+	uint32		activities_shown;
+	uint32		users_shown;
+} FieldMap;
+
+static FieldMap field_maps[8];
+static int	nfield_maps = 0;
+
+static const FieldMap *
+field_map(const JsonObject *object)
+{
+	FieldMap   *map;
 	int			f;
 	int			c;
 
+	for (map = field_maps; map < field_maps + nfield_maps; map++)
+		if (map->object == object)
+			return map;
+	if (nfield_maps == lengthof(field_maps))
+		elog(ERROR, "too many feed objects");
+	Assert(object->nfields <= MAX_FIELDS);
+	map = &field_maps[nfield_maps];
+	memset(map, 0, sizeof(*map));
 	for (f = 0; f < object->nfields; f++)
 	{
 		const char *key = object->fields[f].column;
@@ -669,18 +812,22 @@ map_fields(const JsonObject *object, int *source, uint32 *activities_shown,
 				break;
 		if (c < U_NCOLUMNS)
 		{
-			source[f] = A_NCOLUMNS + c;
-			*users_shown |= 1 << c;
+			map->source[f] = A_NCOLUMNS + c;
+			map->users_shown |= 1 << c;
 			continue;
 		}
 		for (c = 0; c < A_NCOLUMNS; c++)
 			if (strcmp(key, activities_columns[c].name) == 0)
 				break;
+		/* a key of no column cannot happen: the objects are ours */
 		if (c == A_NCOLUMNS)
 			elog(ERROR, "feed field \"%s\" has no column", key);
-		source[f] = c;
-		*activities_shown |= 1 << c;
+		map->source[f] = c;
+		map->activities_shown |= 1 << c;
 	}
+	map->object = object;
+	nfield_maps++;
+	return map;
 }
 
 /*
@@ -690,62 +837,47 @@ map_fields(const JsonObject *object, int *source, uint32 *activities_shown,
  * the index's first column equals (the person, the crud replied to, or the
  * crud) for the feeds that have one; "cursor" (created_at, uuid) is where
  * the page starts after, when given.  "now" is the current time in UTC.
- * Sets *nrows to the objects written.  Returns false, having done nothing,
- * when the scan cannot serve (see the top of this file).
+ * Sets *nrows to the objects written.  Returns false, having written
+ * nothing, when the scan cannot serve (see the top of this file).
  */
 bool
-feed_scan(Oid nspid, FeedKind kind, Datum key, const Datum *cursor,
+feed_scan(FeedReader *reader, FeedKind kind, Datum key, const Datum *cursor,
 		  int page_size, Timestamp now, StringInfo buf,
 		  const JsonObject *object, uint64 *nrows)
 {
 	const Feed *feed = &feeds[kind];
-	Relation	rel[R_NRELATIONS];
+	const int	needed[] = {R_ACTIVITIES, R_USERS, R_USERS_PKEY, feed->index};
 	const AttrNumber *att = rels_cache.activities_attnums;
-	int			source[16];
-	uint32		activities_read = 1 << A_USER_UUID;	/* the join */
-	uint32		users_read = 1 << U_UUID;
+	const FieldMap *map = field_map(object);
+	uint32		activities_read = map->activities_shown | 1 << A_USER_UUID;
 	Timestamp	after_created_at = 0;
 	const pg_uuid_t *after_uuid = NULL;
 	ScanKeyData keys[2];
 	int			nkeys = 0;
 	IndexScanDesc scan;
 	TupleTableSlot *slot;
-	Authors		authors;
+	Authors    *authors;
 	int			i;
 
-	Assert(object->nfields <= lengthof(source));
 	*nrows = 0;
 	if (ExecutorCheckPerms_hook != NULL || !ActiveSnapshotSet() ||
-		!open_relations(nspid, feed, kind, rel))
+		!open_relations(reader, needed, lengthof(needed),
+						&rels_cache.feed_usable[kind]))
 		return false;
 
 	/* every column the query references: shown, ordered, filtered, joined */
-	map_fields(object, source, &activities_read, &users_read);
 	for (i = 0; i < feed->nkeys; i++)
 		activities_read |= 1 << feed->keys[i];
 	if (feed->top_level_only)
 		activities_read |= 1 << A_REPLY_TO;
 	if (feed->unexpired_only)
 		activities_read |= 1 << A_EXPIRES_AT;
-	if (!readable(rel[R_ACTIVITIES], att, activities_read) ||
-		!readable(rel[R_USERS], rels_cache.users_attnums, users_read))
-	{
-		for (i = 0; i < R_NRELATIONS; i++)
-			if (rel[i] != NULL)
-				relation_close(rel[i], NoLock);
+	if (!readable(reader, R_ACTIVITIES, att, activities_read) ||
+		!readable(reader, R_USERS, rels_cache.users_attnums,
+				  map->users_shown | 1 << U_UUID))
 		return false;
-	}
 
-	/* a new call: every author's values are to be read again */
-	calls++;
-	authors.rel = rel[R_USERS];
-	authors.attnums = rels_cache.users_attnums;
-	authors.slot = table_slot_create(rel[R_USERS], NULL);
-	authors.scan = cruddur_index_beginscan(rel[R_USERS], rel[R_USERS_PKEY],
-										   GetActiveSnapshot(), 1, 0);
-	authors.fetch = table_index_fetch_begin(rel[R_USERS]);
-	authors.nblocks = InvalidBlockNumber;
-
+	authors = open_authors(reader);
 	if (feed->prefix)
 		ScanKeyInit(&keys[nkeys++], 1, BTEqualStrategyNumber, F_UUID_EQ, key);
 	if (cursor)
@@ -764,16 +896,20 @@ feed_scan(Oid nspid, FeedKind kind, Datum key, const Datum *cursor,
 					descending ? F_TIMESTAMP_LE : F_TIMESTAMP_GE, cursor[0]);
 		nkeys++;
 	}
-	slot = table_slot_create(rel[R_ACTIVITIES], NULL);
-	scan = cruddur_index_beginscan(rel[R_ACTIVITIES], rel[feed->index],
+	if (reader->activities_slot == NULL)
+		reader->activities_slot = table_slot_create(reader->rel[R_ACTIVITIES],
+													NULL);
+	slot = reader->activities_slot;
+	scan = cruddur_index_beginscan(reader->rel[R_ACTIVITIES],
+								   reader->rel[feed->index],
 								   GetActiveSnapshot(), nkeys, 0);
 	index_rescan(scan, keys, nkeys, NULL, 0);
 
 	while (*nrows < page_size &&
 		   index_getnext_slot(scan, ForwardScanDirection, slot))
 	{
-		Datum		values[lengthof(source)];
-		bool		nulls[lengthof(source)];
+		Datum		values[MAX_FIELDS];
+		bool		nulls[MAX_FIELDS];
 		Author	   *author;
 
 		CHECK_FOR_INTERRUPTS();
@@ -800,21 +936,23 @@ feed_scan(Oid nspid, FeedKind kind, Datum key, const Datum *cursor,
 		/* the join: no author, no row */
 		if (ISNULL(A_USER_UUID))
 			continue;
-		author = find_author(&authors, DatumGetUUIDP(COLUMN(A_USER_UUID)));
+		author = find_author(authors, DatumGetUUIDP(COLUMN(A_USER_UUID)));
 		if (!author->found)
 			continue;
 
 		for (i = 0; i < object->nfields; i++)
 		{
-			if (source[i] >= A_NCOLUMNS)
+			int			source = map->source[i];
+
+			if (source >= A_NCOLUMNS)
 			{
-				values[i] = author->values[source[i] - A_NCOLUMNS];
-				nulls[i] = author->nulls[source[i] - A_NCOLUMNS];
+				values[i] = author->values[source - A_NCOLUMNS];
+				nulls[i] = author->nulls[source - A_NCOLUMNS];
 			}
 			else
 			{
-				values[i] = COLUMN(source[i]);
-				nulls[i] = ISNULL(source[i]);
+				values[i] = COLUMN(source);
+				nulls[i] = ISNULL(source);
 			}
 		}
 #undef COLUMN
@@ -826,14 +964,51 @@ feed_scan(Oid nspid, FeedKind kind, Datum key, const Datum *cursor,
 	}
 
 	index_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-	index_endscan(authors.scan);
-	table_index_fetch_end(authors.fetch);
-	ExecDropSingleTupleTableSlot(authors.slot);
-	for (i = 0; i < R_NRELATIONS; i++)
-		if (rel[i] != NULL)
-			relation_close(rel[i], NoLock);
+	ExecClearTuple(slot);
 	return true;
+}
+
+/*
+ * The columns of users that person_scan's "object" shows, and last the
+ * handle the condition reads, into "attnums"; false when one is missing or
+ * not as the object needs.  Kept in rels_cache.
+ */
+static bool
+person_columns(Relation users, const JsonObject *object,
+			   const AttrNumber **attnums)
+{
+	static const JsonKind kinds[] = {JSON_UUID, JSON_TEXT, JSON_INT4, JSON_INT8,
+	JSON_TIMESTAMP};
+	static const Oid types[] = {UUIDOID, TEXTOID, INT4OID, INT8OID, TIMESTAMPOID};
+	Column		columns[MAX_FIELDS + 1];
+	int			n;
+	int			i;
+	int			k;
+
+	for (n = 0; n < rels_cache.npersons; n++)
+		if (rels_cache.persons[n].object == object)
+			break;
+	if (n == rels_cache.npersons)
+	{
+		if (n == lengthof(rels_cache.persons))
+			elog(ERROR, "too many person objects");
+		Assert(object->nfields <= MAX_FIELDS);
+		for (i = 0; i < object->nfields; i++)
+		{
+			for (k = 0; kinds[k] != object->fields[i].kind; k++)
+				;
+			columns[i].name = object->fields[i].column;
+			columns[i].type = types[k];
+		}
+		columns[i] = users_columns[U_HANDLE];
+		rels_cache.persons[n].usable =
+			find_columns(users, columns, object->nfields + 1,
+						 rels_cache.persons[n].attnums);
+		rels_cache.persons[n].object = object;
+		rels_cache.npersons++;
+	}
+	*attnums = rels_cache.persons[n].attnums;
+	return rels_cache.persons[n].usable;
 }
 
 /*
@@ -841,89 +1016,55 @@ feed_scan(Oid nspid, FeedKind kind, Datum key, const Datum *cursor,
  * "buf" as the saved plan would (lower(handle COLLATE "C") =
  * lower($1 COLLATE "C"), through users_handle_lower_key): one object of
  * shape "object", whose fields name their columns of users.  Sets *found,
- * and *uuid to the person's.  Returns false, having done nothing, when the
- * direct read cannot serve (the rules at the top of this file, for users
- * and that index).
+ * and *uuid to the person's.  Returns false, having written nothing, when
+ * the direct read cannot serve (the rules at the top of this file, for
+ * users and that index).
  */
 bool
-person_scan(Oid nspid, Datum handle, StringInfo buf, const JsonObject *object,
-			bool *found, pg_uuid_t *uuid)
+person_scan(FeedReader *reader, Datum handle, StringInfo buf,
+			const JsonObject *object, bool *found, pg_uuid_t *uuid)
 {
-	static const JsonKind kinds[] = {JSON_UUID, JSON_TEXT, JSON_INT4, JSON_INT8,
-	JSON_TIMESTAMP};
-	static const Oid types[] = {UUIDOID, TEXTOID, INT4OID, INT8OID, TIMESTAMPOID};
-	Column		columns[16];
-	AttrNumber	attnums[16];
-	uint32		read = 0;
-	Relation	users;
-	Relation	index;
+	static const int needed[] = {R_USERS, R_USERS_HANDLE_IDX};
+	const AttrNumber *attnums;
 	ScanKeyData key;
 	IndexScanDesc scan;
 	TupleTableSlot *slot;
-	int			i;
-	int			k;
 
-	Assert(object->nfields < lengthof(columns));
 	*found = false;
-	if (ExecutorCheckPerms_hook != NULL || !ActiveSnapshotSet())
+	if (ExecutorCheckPerms_hook != NULL || !ActiveSnapshotSet() ||
+		!open_relations(reader, needed, lengthof(needed),
+						&rels_cache.person_usable) ||
+		!person_columns(reader->rel[R_USERS], object, &attnums) ||
+		!readable(reader, R_USERS, attnums,
+				  ((uint32) 2 << object->nfields) - 1))
 		return false;
-	if (!rels_cache.valid || rels_cache.nspid != nspid)
-		fill_relations(nspid);
-	if (!rels_cache.tables_usable || !rels_cache.person_usable)
-		return false;
-
-	users = try_relation_open(rels_cache.relids[R_USERS], AccessShareLock);
-	index = try_relation_open(rels_cache.relids[R_USERS_HANDLE_IDX],
-							  AccessShareLock);
-
-	/* the object's columns, and the handle the condition reads, last */
-	for (i = 0; i < object->nfields; i++)
-	{
-		for (k = 0; kinds[k] != object->fields[i].kind; k++)
-			;
-		columns[i].name = object->fields[i].column;
-		columns[i].type = types[k];
-		read |= 1 << i;
-	}
-	columns[i] = users_columns[U_HANDLE];
-	read |= 1 << i;
-
-	if (users == NULL || index == NULL || !rels_cache.valid ||
-		!find_columns(users, columns, object->nfields + 1, attnums) ||
-		!index_usable_now(index) || !readable(users, attnums, read))
-	{
-		if (index != NULL)
-			relation_close(index, NoLock);
-		if (users != NULL)
-			relation_close(users, NoLock);
-		return false;
-	}
 
 	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid,
 						   C_COLLATION_OID, F_TEXTEQ,
 						   DirectFunctionCall1Coll(lower, C_COLLATION_OID,
 												   handle));
-	slot = table_slot_create(users, NULL);
-	scan = cruddur_index_beginscan(users, index, GetActiveSnapshot(), 1, 0);
+	slot = users_slot(reader);
+	scan = cruddur_index_beginscan(reader->rel[R_USERS],
+								   reader->rel[R_USERS_HANDLE_IDX],
+								   GetActiveSnapshot(), 1, 0);
 	index_rescan(scan, &key, 1, NULL, 0);
 	if (index_getnext_slot(scan, ForwardScanDirection, slot))
 	{
-		Datum		values[lengthof(columns)];
-		bool		nulls[lengthof(columns)];
+		Datum		values[MAX_FIELDS];
+		bool		nulls[MAX_FIELDS];
 		bool		isnull;
-		Datum		person;
+		int			i;
 
 		CHECK_FOR_INTERRUPTS();
 		for (i = 0; i < object->nfields; i++)
 			values[i] = slot_getattr(slot, attnums[i], &nulls[i]);
 		json_append_object(buf, object, values, nulls);
-		person = slot_getattr(slot, rels_cache.users_attnums[U_UUID], &isnull);
-		*uuid = *DatumGetUUIDP(person);
+		*uuid = *DatumGetUUIDP(slot_getattr(slot,
+											rels_cache.users_attnums[U_UUID],
+											&isnull));
 		*found = true;
 	}
 	index_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-	relation_close(index, NoLock);
-	relation_close(users, NoLock);
+	ExecClearTuple(slot);
 	return true;
 }

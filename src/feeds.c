@@ -361,6 +361,7 @@ cruddur_home_feed(PG_FUNCTION_ARGS)
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
 	uint64		nrows;
+	FeedReader *reader = feed_reader_begin(nspid);
 
 	/* in the caller's context: it outlives SPI_finish */
 	json_result_init(&buf, 64 + page_size * ITEM_SIZE_GUESS);
@@ -371,7 +372,7 @@ cruddur_home_feed(PG_FUNCTION_ARGS)
 	values[2] = PG_GETARG_DATUM(2);
 
 	/* straight from the index when that is what the query would do */
-	if (!feed_scan(nspid, FEED_HOME, (Datum) 0, after ? &values[1] : NULL,
+	if (!feed_scan(reader, FEED_HOME, (Datum) 0, after ? &values[1] : NULL,
 				   page_size, DatumGetTimestamp(values[0]), &buf, &feed_item,
 				   &nrows))
 	{
@@ -381,6 +382,7 @@ cruddur_home_feed(PG_FUNCTION_ARGS)
 							true, page_size, &buf, &feed_item);
 		SPI_finish();
 	}
+	feed_reader_end(reader);
 
 	json_append_literal(&buf, "]");
 	PG_RETURN_DATUM(json_result_finish(&buf));
@@ -399,9 +401,6 @@ Datum
 cruddur_user_feed(PG_FUNCTION_ARGS)
 {
 	Oid			nspid = cruddur_schema(fcinfo);
-	CruddurQuery *profile_query =
-		get_attnum(get_relname_relid("users", nspid), "cruds_count") ==
-		InvalidAttrNumber ? &user_profile_counted : &user_profile;
 	int			page_size;
 	bool		after = check_page_arguments(fcinfo, 1, &feed_page, &page_size);
 	StringInfoData buf;
@@ -412,6 +411,7 @@ cruddur_user_feed(PG_FUNCTION_ARGS)
 	uint64		nrows;
 	bool		person;
 	bool		connected = false;
+	FeedReader *reader;
 
 	/* the reference SQL finds nobody for a NULL handle */
 	if (PG_ARGISNULL(0))
@@ -420,13 +420,21 @@ cruddur_user_feed(PG_FUNCTION_ARGS)
 	json_result_init(&buf, 256 + page_size * ITEM_SIZE_GUESS);
 	json_append_literal(&buf, "{\"profile\":");
 
-	/* the person straight from users_handle_lower_key (kept count only) */
+	/*
+	 * The person straight from users_handle_lower_key; a database still at
+	 * 1.1, whose users have no cruds_count for it to show, counts by plan.
+	 */
+	reader = feed_reader_begin(nspid);
 	values[0] = PG_GETARG_DATUM(0);
-	if (profile_query == &user_profile &&
-		person_scan(nspid, values[0], &buf, &profile, &person, &found.last_uuid))
+	if (person_scan(reader, values[0], &buf, &profile, &person,
+					&found.last_uuid))
 		found.nrows = person;
 	else
 	{
+		CruddurQuery *profile_query =
+			get_attnum(get_relname_relid("users", nspid), "cruds_count") ==
+			InvalidAttrNumber ? &user_profile_counted : &user_profile;
+
 		connect_spi();
 		connected = true;
 		found = json_rows_from_plan(cruddur_query_plan(profile_query, nspid),
@@ -435,6 +443,7 @@ cruddur_user_feed(PG_FUNCTION_ARGS)
 	}
 	if (found.nrows == 0)
 	{
+		feed_reader_end(reader);
 		if (connected)
 			SPI_finish();
 		pfree(buf.data);
@@ -449,7 +458,7 @@ cruddur_user_feed(PG_FUNCTION_ARGS)
 		values[2] = PG_GETARG_DATUM(2);
 		values[3] = PG_GETARG_DATUM(3);
 	}
-	if (!feed_scan(nspid, FEED_USER, values[0], after ? &values[2] : NULL,
+	if (!feed_scan(reader, FEED_USER, values[0], after ? &values[2] : NULL,
 				   page_size, DatumGetTimestamp(values[1]), &buf,
 				   &user_feed_item, &nrows))
 	{
@@ -460,6 +469,7 @@ cruddur_user_feed(PG_FUNCTION_ARGS)
 							query->nargs, query->argtypes, values, nulls,
 							true, page_size, &buf, &user_feed_item);
 	}
+	feed_reader_end(reader);
 	if (connected)
 		SPI_finish();
 
@@ -484,11 +494,12 @@ activity_with_replies(FunctionCallInfo fcinfo, int page_size,
 	CruddurQuery *replies = cursor ? &activity_replies_after : &activity_replies_first;
 	uint64		nrows;
 	bool		connected = false;
+	FeedReader *reader = feed_reader_begin(nspid);
 
 	json_result_init(&buf, 1024);
 	json_append_literal(&buf, "{\"activity\":");
 
-	if (!feed_scan(nspid, FEED_ACTIVITY, values[0], NULL, 1, now, &buf,
+	if (!feed_scan(reader, FEED_ACTIVITY, values[0], NULL, 1, now, &buf,
 				   &activity, &nrows))
 	{
 		connect_spi();
@@ -499,6 +510,7 @@ activity_with_replies(FunctionCallInfo fcinfo, int page_size,
 	}
 	if (nrows == 0)
 	{
+		feed_reader_end(reader);
 		if (connected)
 			SPI_finish();
 		pfree(buf.data);
@@ -506,7 +518,7 @@ activity_with_replies(FunctionCallInfo fcinfo, int page_size,
 	}
 
 	json_append_literal(&buf, ",\"replies\":[");
-	if (!feed_scan(nspid, FEED_REPLIES, values[0], cursor, page_size, now,
+	if (!feed_scan(reader, FEED_REPLIES, values[0], cursor, page_size, now,
 				   &buf, &reply, &nrows))
 	{
 		if (!connected)
@@ -521,6 +533,7 @@ activity_with_replies(FunctionCallInfo fcinfo, int page_size,
 							replies->nargs, replies->argtypes, values, nulls,
 							true, page_size, &buf, &reply);
 	}
+	feed_reader_end(reader);
 	if (connected)
 		SPI_finish();
 
@@ -575,10 +588,11 @@ cruddur_user_short(PG_FUNCTION_ARGS)
 	Datum		values[1] = {PG_GETARG_DATUM(0)};
 	bool		nulls[1] = {false};
 	bool		person;
+	FeedReader *reader = feed_reader_begin(nspid);
 
 	json_result_init(&buf, 256);
 
-	if (person_scan(nspid, values[0], &buf, &user_short_json, &person,
+	if (person_scan(reader, values[0], &buf, &user_short_json, &person,
 					&found.last_uuid))
 		found.nrows = person;
 	else
@@ -589,6 +603,7 @@ cruddur_user_short(PG_FUNCTION_ARGS)
 									true, 0, &buf, &user_short_json);
 		SPI_finish();
 	}
+	feed_reader_end(reader);
 
 	if (found.nrows == 0)
 		PG_RETURN_NULL();
