@@ -13,10 +13,11 @@
 # the pgTAP files with their CREATE EXTENSION line taken out, the
 # differential tests, the storm, the upgrades from each earlier release,
 # dump and restore, installation by a database owner, the privileges and
-# the SQL-level fuzzer (FUZZ_CALLS, default 5000 here: a quarter of test/run's).  Their outputs must equal the C build's
-# expected files; on the psql route but for the difference README lists: a
-# query of the extension's membership (pg_depend) or of pg_extension finds
-# nothing, since there is no extension.
+# the SQL-level fuzzer (FUZZ_CALLS, default 5000 here: a quarter of
+# test/run's).  Their outputs must equal the C build's expected files but
+# for the differences README lists (test/route.bash's unlisted): on the
+# psql route a query of the extension's membership (pg_depend) or of
+# pg_extension finds nothing, since there is no extension.
 #
 # Runs against the cluster the PG* variables name (superuser).
 #
