@@ -165,6 +165,50 @@ privileges() {
 	q -d postgres -c "DROP DATABASE $p" -c "DROP ROLE $owner, $lambda, $nobody"
 }
 
+# An install of the version before ($1: the commands that make it, in $u),
+# with a person and a crud, upgraded by $2, has the catalog ($3: the
+# listing, and the lines to leave out) of a fresh install, and keeps its rows.
+# ($from and $to: the last release's versions; in $tmp/old/dist the SQL
+# flavour of $from, test/route.bash's old_dist.)
+upgraded_as_fresh() {
+	local u=${db}_u f=${db}_f
+	q -d postgres -c "CREATE DATABASE $u" -c "CREATE DATABASE $f" && eval "$1" &&
+	q -d "$u" -v event="$(cat test/fixtures/cognito/post-confirmation-signup.json)" >/dev/null <<-'SQL' &&
+		SELECT cruddur_register_user(:'event');
+		SELECT cruddur_create_activity(cognito_user_id, 'before the upgrade') FROM users;
+	SQL
+	eval "$2" && create_cruddur -d "$f" &&
+	eval "q -At -d $u $3" >"$tmp/upgraded.txt" && eval "q -At -d $f $3" >"$tmp/fresh.txt" || return 1
+	diff "$tmp/fresh.txt" "$tmp/upgraded.txt" || { echo "the upgraded catalog differs from a fresh install's"; return 1; }
+	[ "$(q -At -d "$u" -c "SELECT count(*) FROM activities WHERE message = 'before the upgrade'")" = 1 ] ||
+		{ echo "the upgrade lost the crud"; return 1; }
+	echo "ok - $from, upgraded: the catalog of a fresh $to install ($(wc -l <"$tmp/fresh.txt") lines), rows kept"
+	q -d postgres -c "DROP DATABASE $u" -c "DROP DATABASE $f"
+}
+
+# Give every function that is C in the C build, in database $1, a body
+# unlike this tree's, as the flavour of an earlier release may have left
+# it: an upgrade script re-creates them all (bin/flavour).
+stale_bodies() {
+	local names
+	names=$(perl -0ne 'print "\x27$1\x27\n" while /^CREATE FUNCTION \@extschema\@\.(\w+)\((?:(?!;\n).)*?AS .MODULE_PATHNAME/msg' \
+		src/cruddur--*.sql | sort -u | paste -sd,)
+	[ "$(q -At -d "$1" -c "WITH s AS (UPDATE pg_catalog.pg_proc SET prosrc = prosrc || E'\\n-- an older release'
+		WHERE pronamespace = 'public'::regnamespace AND proname IN ($names) RETURNING 1) SELECT count(*) FROM s")" -ge 9 ]
+}
+
+# The psql route's last upgrade script, bodies included in the comparison,
+# from an install whose bodies are not this tree's (test/upgrade.sh
+# upgrades installs of every earlier release, with this tree's bodies).
+rds_upgrade() {
+	local last from to
+	last=$(upgrade_steps 0 | tail -1); from=${last%%--*}; to=${last#*--}
+	old_dist "$from" "$tmp/old" >/dev/null || return 1
+	upgraded_as_fresh 'q -d "$u" -f "$tmp/old/dist/cruddur-rds.sql" >/dev/null && stale_bodies "$u"' \
+		'q -d "$u" -f "dist/cruddur-rds--$from--$to.sql" >/dev/null' \
+		'-v schema=public -f test/schema_catalog.sql'
+}
+
 # The pg_tle route's script for a release where the version before is
 # registered but not installed: dist/cruddur-pgtle--A--B.sql registers only
 # what is new, and CREATE EXTENSION then has the catalog of a database
@@ -238,6 +282,7 @@ suite fuzz.sh FUZZ_CALLS="${FUZZ_CALLS:-5000}"
 part "catalog against the C build's" catalog
 if [ "$CRUDDUR_ROUTE" = rds ]; then
 	part "the psql route's own install, schema, refusals, uninstall" rds_route
+	part "the psql route's last upgrade script, over an older release's bodies" rds_upgrade
 else
 	part "the pg_tle route's own registration and schema refusal" pgtle_route
 	part "the pg_tle route's script for a release" pgtle_upgrade
