@@ -11,10 +11,13 @@
 # The suites run on the route (test/route.bash): pg_regress and the
 # isolation specs on databases the script installed into (--use-existing),
 # the pgTAP files with their CREATE EXTENSION line taken out, the
-# differential tests and the storm.  Their outputs must equal the C build's
-# expected files; on the psql route but for the difference README lists: a
-# query of the extension's membership (pg_depend) or of pg_extension finds
-# nothing, since there is no extension.
+# differential tests, the storm, the upgrades from each earlier release,
+# dump and restore, installation by a database owner, the privileges and
+# the SQL-level fuzzer (FUZZ_CALLS, default 5000 here: a quarter of
+# test/run's).  Their outputs must equal the C build's expected files but
+# for the differences README lists (test/route.bash's unlisted): on the
+# psql route a query of the extension's membership (pg_depend) or of
+# pg_extension finds nothing, since there is no extension.
 #
 # Runs against the cluster the PG* variables name (superuser).
 #
@@ -33,6 +36,13 @@ part() {
 	echo "--- $name"
 	if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$name"); fi
 }
+# suite SCRIPT [ENV...]: test/SCRIPT as a part, unless CRUDDUR_SKIP_SUITES
+# leaves it out (bin/test runs the slow ones on 15 alone, as for the C build)
+suite() {
+	local s=test/$1; shift
+	if [[ " ${CRUDDUR_SKIP_SUITES:-} " == *" $s "* ]]; then echo "--- $s: not run here (CRUDDUR_SKIP_SUITES)"; return; fi
+	part "$s" env "$@" bash "$s"
+}
 q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 fresh() {	# fresh DB: an empty database with cruddur installed by the route
 	q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $1" \
@@ -40,24 +50,6 @@ fresh() {	# fresh DB: an empty database with cruddur installed by the route
 }
 
 make -s rds || exit 1
-
-# The hunks of a pg_regress diff that are not a listed difference: on the
-# psql route, a query of extension membership or of pg_extension, which
-# returns no row there.
-unlisted() {
-	[ "$CRUDDUR_ROUTE" = rds ] || { cat "$1"; return; }
-	perl -ne '
-		if (/^@@/ || /^diff /) { flush(); $h = "" }
-		$h .= $_;
-		END { flush() }
-		sub flush {
-			return unless $h =~ /^@@/m;
-			my @plus = grep { !/^\+\+\+/ } $h =~ /^\+(.*)$/mg;
-			my $empty = @plus == 3 && $plus[2] eq "(0 rows)" && $plus[1] =~ /^-+(\+-+)*$/;
-			my $membership = $h =~ /^-\s+(function|extversion)\s+\|/m;
-			print $h unless $empty && $membership;
-		}' "$1"
-}
 
 regress() {
 	fresh contrib_regression || return 1
@@ -173,22 +165,11 @@ privileges() {
 	q -d postgres -c "DROP DATABASE $p" -c "DROP ROLE $owner, $lambda, $nobody"
 }
 
-# The version before and the last one: $from and $to, and in $tmp/old/dist
-# the SQL flavour of $from, made by bin/flavour from these scripts without
-# the last upgrade.
-old_dist() {
-	local last
-	last=$(ls src/cruddur--*--*.sql | sort -V | tail -1)
-	from=${last#src/cruddur--}; to=${from#*--}; from=${from%%--*}; to=${to%.sql}
-	[ -d "$tmp/old/dist" ] && return 0
-	mkdir "$tmp/old" && cp -a bin src cruddur.control "$tmp/old"/ && rm "$tmp/old/$last" &&
-	sed -i "s/^default_version = .*/default_version = '$from'/" "$tmp/old/cruddur.control" &&
-	"$tmp/old/bin/flavour" "$tmp/old/dist"
-}
-
 # An install of the version before ($1: the commands that make it, in $u),
 # with a person and a crud, upgraded by $2, has the catalog ($3: the
 # listing, and the lines to leave out) of a fresh install, and keeps its rows.
+# ($from and $to: the last release's versions; in $tmp/old/dist the SQL
+# flavour of $from, test/route.bash's old_dist.)
 upgraded_as_fresh() {
 	local u=${db}_u f=${db}_f
 	q -d postgres -c "CREATE DATABASE $u" -c "CREATE DATABASE $f" && eval "$1" &&
@@ -216,41 +197,39 @@ stale_bodies() {
 		WHERE pronamespace = 'public'::regnamespace AND proname IN ($names) RETURNING 1) SELECT count(*) FROM s")" -ge 9 ]
 }
 
-# The psql route's upgrade script, bodies included in the comparison, from
-# an install whose bodies are not this tree's.
+# The psql route's last upgrade script, bodies included in the comparison,
+# from an install whose bodies are not this tree's (test/upgrade.sh
+# upgrades installs of every earlier release, with this tree's bodies).
 rds_upgrade() {
-	local from to
-	old_dist || return 1
+	local last from to
+	last=$(upgrade_steps 0 | tail -1); from=${last%%--*}; to=${last#*--}
+	old_dist "$from" "$tmp/old" >/dev/null || return 1
 	upgraded_as_fresh 'q -d "$u" -f "$tmp/old/dist/cruddur-rds.sql" >/dev/null && stale_bodies "$u"' \
 		'q -d "$u" -f "dist/cruddur-rds--$from--$to.sql" >/dev/null' \
 		'-v schema=public -f test/schema_catalog.sql'
 }
 
-# The pg_tle route's script for a release: where the version before is
-# registered, dist/cruddur-pgtle--A--B.sql registers only what is new, and
-# CREATE EXTENSION then has the catalog of a database registered in one go
-# (pg_tle's own dependencies aside).  Not where cruddur is installed: there
-# pg_tle 1.5.2's set_default_version kills the backend (signal 11; README).
+# The pg_tle route's script for a release where the version before is
+# registered but not installed: dist/cruddur-pgtle--A--B.sql registers only
+# what is new, and CREATE EXTENSION then has the catalog of a database
+# registered in one go.  (Where it is installed: test/upgrade.sh.)
 pgtle_upgrade() {
-	local from to u=${db}_u f=${db}_f
-	local catalog="-f test/extension_catalog.sql | grep -v '^depend extension cruddur -> function pgtle\\.'"
-	old_dist || return 1
+	local u=${db}_u f=${db}_f last from to
+	last=$(upgrade_steps 0 | tail -1); from=${last%%--*}; to=${last#*--}
+	old_dist "$from" "$tmp/old" >/dev/null &&
 	q -d postgres -c "CREATE DATABASE $u" -c "CREATE DATABASE $f" &&
 	q -d "$u" -c "CREATE EXTENSION pg_tle" -f "$tmp/old/dist/cruddur-pgtle.sql" >/dev/null &&
-	q -d "$u" -f "dist/cruddur-pgtle--$from--$to.sql" -c "CREATE EXTENSION cruddur" >/dev/null &&
-	create_cruddur -d "$f" &&
-	eval "q -At -d $u $catalog" >"$tmp/upgraded.txt" && eval "q -At -d $f $catalog" >"$tmp/fresh.txt" || return 1
+	q -d "$u" -f "dist/cruddur-pgtle--$last.sql" -c "CREATE EXTENSION cruddur" >/dev/null &&
+	create_cruddur -d "$f" && catalog_of -d "$u" >"$tmp/upgraded.txt" && catalog_of -d "$f" >"$tmp/fresh.txt" || return 1
 	diff "$tmp/fresh.txt" "$tmp/upgraded.txt" || { echo "the catalog differs from a fresh install's"; return 1; }
-	echo "ok - $from registered, then dist/cruddur-pgtle--$from--$to.sql: CREATE EXTENSION cruddur installs $to as where it was registered in one go ($(wc -l <"$tmp/fresh.txt") lines)"
+	echo "ok - $from registered, then dist/cruddur-pgtle--$last.sql: CREATE EXTENSION cruddur installs $to as where it was registered in one go ($(wc -l <"$tmp/fresh.txt") lines)"
 	q -d postgres -c "DROP DATABASE $u" -c "DROP DATABASE $f"
 }
 
 # What only the pg_tle route has.
 pgtle_route() {
-	local out a=${db}_a b=${db}_b c=${db}_c evil="x'); CREATE TABLE public.pwned(); SELECT ('"
-	local rows="SELECT md5(string_agg(u::text, ',' ORDER BY uuid)) FROM users u UNION ALL
-		SELECT md5(string_agg(a::text, ',' ORDER BY uuid)) FROM activities a"
-	q -d postgres -c "CREATE DATABASE $a" -c "CREATE DATABASE $b" && create_cruddur -d "$a" || return 1
+	local out a=${db}_a evil="x'); CREATE TABLE public.pwned(); SELECT ('"
+	q -d postgres -c "CREATE DATABASE $a" && create_cruddur -d "$a" || return 1
 	# pg_tle substitutes @extschema@ without core's check (CVE-2023-39417)
 	q -d "$a" -c 'DROP EXTENSION cruddur' -c "CREATE SCHEMA \"$evil\"" || return 1
 	if out=$(q -d "$a" -c "CREATE EXTENSION cruddur SCHEMA \"$evil\"" 2>&1); then
@@ -262,32 +241,7 @@ pgtle_route() {
 	if out=$(q -d "$a" -f dist/cruddur-pgtle.sql 2>&1); then echo "registered twice"; return 1; fi
 	echo "$out" | grep -q 'already installed' || { echo "unexpected: $out"; return 1; }
 	echo "ok - running dist/cruddur-pgtle.sql again fails: already installed"
-	# 1.0 with a person, updated: the catalog of a fresh install
-	q -d "$a" -v event="$(cat test/fixtures/cognito/post-confirmation-signup.json)" >/dev/null <<-'SQL' &&
-		CREATE EXTENSION cruddur VERSION '1.0';
-		SELECT cruddur_register_user(:'event');
-		ALTER EXTENSION cruddur UPDATE;
-	SQL
-	create_cruddur -d "$b" &&
-	# pg_tle's own dependency: on the script functions that installed it
-	q -At -d "$a" -f test/extension_catalog.sql | grep -v '^depend extension cruddur -> function pgtle\.' >"$tmp/updated.txt" &&
-	q -At -d "$b" -f test/extension_catalog.sql | grep -v '^depend extension cruddur -> function pgtle\.' >"$tmp/fresh.txt" || return 1
-	diff "$tmp/fresh.txt" "$tmp/updated.txt" || { echo "the updated catalog differs from a fresh install's"; return 1; }
-	echo "ok - CREATE EXTENSION cruddur VERSION '1.0', ALTER EXTENSION cruddur UPDATE: the catalog of a fresh install ($(wc -l <"$tmp/fresh.txt") lines)"
-	# dump and restore: rows, replies_count and catalog come back
-	q -d "$b" -v people=40 -v cruds=800 -f test/hostile_data.sql >/dev/null &&
-	q -d "$b" -c 'SET client_min_messages = warning' -c 'DROP SCHEMA hostile CASCADE' &&
-	q -d "$b" -1 -f test/fixtures/data.sql >/dev/null &&
-	pg_dump -Fc -d "$b" -f "$tmp/b.dump" && q -d postgres -c "CREATE DATABASE $c TEMPLATE template0" &&
-	pg_restore -d "$c" "$tmp/b.dump" || { echo "dump or restore failed"; return 1; }
-	[ "$(q -At -d "$b" -c "$rows")" = "$(q -At -d "$c" -c "$rows")" ] || { echo "restored rows differ"; return 1; }
-	[ "$(q -At -d "$c" -c "SELECT count(*) FROM activities p WHERE replies_count <> (SELECT count(*) FROM activities r WHERE r.reply_to_activity_uuid = p.uuid)")" = 0 ] ||
-		{ echo "a restored replies_count is wrong"; return 1; }
-	q -At -d "$b" -f test/extension_catalog.sql >"$tmp/dumped.txt" &&
-	q -At -d "$c" -f test/extension_catalog.sql >"$tmp/restored.txt" &&
-	diff "$tmp/dumped.txt" "$tmp/restored.txt" || { echo "the restored catalog differs"; return 1; }
-	echo "ok - pg_dump -Fc, pg_restore into a database from template0: same rows ($(q -At -d "$c" -c 'SELECT count(*) FROM activities') activities), exact replies_count, same catalog"
-	q -d postgres -c "DROP DATABASE $a" -c "DROP DATABASE $b" -c "DROP DATABASE $c"
+	q -d postgres -c "DROP DATABASE $a"
 }
 
 # The catalog against the C build's (test/schema_catalog.sql), but for the
@@ -318,14 +272,19 @@ catalog() {
 part "pg_regress (sql/, expected/)" regress
 part "isolation (specs/)" isolation
 part "pgTAP (test/pgtap)" pgtap
-part "test/differential.sh" bash test/differential.sh
-part "test/storm.sh" bash test/storm.sh
+suite differential.sh
+suite storm.sh
+suite upgrade.sh
+suite dump_restore.sh
+suite install.sh
+suite privileges_dump.sh
+suite fuzz.sh FUZZ_CALLS="${FUZZ_CALLS:-5000}"
 part "catalog against the C build's" catalog
 if [ "$CRUDDUR_ROUTE" = rds ]; then
 	part "the psql route's own install, schema, refusals, uninstall" rds_route
-	part "the psql route's upgrade script" rds_upgrade
+	part "the psql route's last upgrade script, over an older release's bodies" rds_upgrade
 else
-	part "the pg_tle route's own registration, schema refusal, update, dump and restore" pgtle_route
+	part "the pg_tle route's own registration and schema refusal" pgtle_route
 	part "the pg_tle route's script for a release" pgtle_upgrade
 fi
 q -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1

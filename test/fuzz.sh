@@ -6,6 +6,9 @@
 # and fails on a server crash, an undocumented SQLSTATE, a wrong outcome or
 # an output that is not JSON.  test/README.md says more.
 #
+# CRUDDUR_ROUTE=rds or pgtle installs the SQL flavour by that route
+# (test/route.bash; test/flavour.sh runs it so) instead of the C build.
+#
 # FUZZ_SEED=n reproduces a run (the seed is printed first); FUZZ_CALLS=n sets
 # the number of register calls (default 20000; the other functions get as
 # many between them).
@@ -23,4 +26,5 @@ if ! /usr/bin/python3 -c 'import psycopg2' 2>/dev/null; then
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-psycopg2 >/dev/null
 fi
 
+echo "# cruddur installed by route ${CRUDDUR_ROUTE:-c} (test/route.bash)"
 exec /usr/bin/python3 test/fuzz/sql_fuzz.py "$@"

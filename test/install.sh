@@ -13,8 +13,16 @@
 #       whatever the session's TimeZone.
 # Prints one line per check and exits non-zero when any fails.
 #
+# On the SQL flavour's routes (test/route.bash; test/flavour.sh runs this
+# with CRUDDUR_ROUTE=rds and =pgtle) cruddur is installed by the route: in
+# (a) its objects are then the owner's (on the pg_tle route the superuser
+# enables pg_tle in the database and grants the owner pgtle_admin, as on
+# RDS), in (b) the route's script refuses with the same message, detail
+# and hint.
+#
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. test/route.bash
 
 owner=cruddur_test_owner
 grantee=cruddur_test_owner_lambda
@@ -56,35 +64,36 @@ echo "# (a) a database owner who is not a superuser"
 q -d postgres -c "CREATE ROLE $owner LOGIN CREATEDB PASSWORD '$owner_password'" \
 			  -c "CREATE ROLE $grantee"
 as_owner q -d postgres -c "CREATE DATABASE $owner_db"
+route_db "$owner_db" "$owner"
 check "the owner is not a superuser" "f" \
 	"$(q -d postgres -c "SELECT rolsuper FROM pg_roles WHERE rolname = '$owner'")"
 check "the owner creates the extension (trusted)" "" \
-	"$(as_owner q -d "$owner_db" -c 'CREATE EXTENSION cruddur' 2>&1)"
-check "the extension is the owner's, its objects the bootstrap superuser's" "$owner|t|t" \
-	"$(q -d "$owner_db" -c "SELECT extowner::regrole,
-			bool_and(c.relowner = 10) FILTER (WHERE d.classid = 'pg_class'::regclass AND c.oid IS NOT NULL),
-			bool_and(p.proowner = 10) FILTER (WHERE d.classid = 'pg_proc'::regclass)
-		  FROM pg_extension e
-		  JOIN pg_depend d ON d.refobjid = e.oid AND d.deptype = 'e'
+	"$(as_owner create_cruddur -d "$owner_db" 2>&1)"
+# the objects' owner: the bootstrap superuser (C build), the owner (SQL routes)
+objects_owner=10 extension="the extension is the owner's, its objects the bootstrap superuser's"
+[ "$CRUDDUR_ROUTE" = c ] || objects_owner="'$owner'::regrole" extension="the objects are the owner's"
+[ "$CRUDDUR_ROUTE" != pgtle ] || extension="the extension and its objects are the owner's"
+check "$extension" "$([ "$CRUDDUR_ROUTE" = rds ] || echo "$owner|")t|t" \
+	"$(q -d "$owner_db" -c "SELECT $([ "$CRUDDUR_ROUTE" = rds ] || echo "(SELECT extowner::regrole FROM pg_extension WHERE extname = 'cruddur'),")
+			bool_and(c.relowner = $objects_owner) FILTER (WHERE d.classid = 'pg_class'::regclass AND c.oid IS NOT NULL),
+			bool_and(p.proowner = $objects_owner) FILTER (WHERE d.classid = 'pg_proc'::regclass)
+		  FROM ($cruddur_members) d
 		  LEFT JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
-		  LEFT JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
-		 WHERE e.extname = 'cruddur' GROUP BY extowner")"
+		  LEFT JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid")"
 # every privilege on every table and function, with grant option
 check "the owner holds every privilege WITH GRANT OPTION on every table and function" "0" \
 	"$(q -d "$owner_db" -c "
-		SELECT (SELECT count(*) FROM pg_depend d
+		SELECT (SELECT count(*) FROM ($cruddur_members) d
 				 CROSS JOIN unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER']) priv
-				 WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'cruddur') AND d.deptype = 'e'
-				   AND d.classid = 'pg_class'::regclass AND (SELECT relkind FROM pg_class WHERE oid = d.objid) = 'r'
+				 WHERE d.classid = 'pg_class'::regclass AND (SELECT relkind FROM pg_class WHERE oid = d.objid) = 'r'
 				   AND NOT has_table_privilege('$owner', d.objid, priv || ' WITH GRANT OPTION'))
-			 + (SELECT count(*) FROM pg_depend d
-				 WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'cruddur') AND d.deptype = 'e'
-				   AND d.classid = 'pg_proc'::regclass
+			 + (SELECT count(*) FROM ($cruddur_members) d
+				 WHERE d.classid = 'pg_proc'::regclass
 				   AND NOT has_function_privilege('$owner', d.objid, 'EXECUTE WITH GRANT OPTION'))")"
 check "(that is, on both tables and on the functions)" "2|t" \
 	"$(q -d "$owner_db" -c "SELECT count(*) FILTER (WHERE classid = 'pg_class'::regclass AND (SELECT relkind FROM pg_class WHERE oid = objid) = 'r'),
 			count(*) FILTER (WHERE classid = 'pg_proc'::regclass) > 1
-		  FROM pg_depend WHERE refobjid = (SELECT oid FROM pg_extension WHERE extname = 'cruddur') AND deptype = 'e'")"
+		  FROM ($cruddur_members) d")"
 check "the owner registers a person" "firsty_lasty_01|Firsty Lasty" \
 	"$(as_owner q -d "$owner_db" -c "SELECT FROM cruddur_register_user('$signup')" \
 		-c "SELECT handle, display_name FROM users")"
@@ -110,8 +119,9 @@ check "the owner dumps the database (pg_dump)" "0|0" "$?|$(grep -ci error "$tmp/
 check "the dump holds the rows of both tables" "2|1" \
 	"$(sed -n '/^COPY public.users /,/^\\\.$/p' "$tmp/owned.sql" | grep -c -e '00000000-0000-4000-8000-000000000002' -e 'e5a9858f-6a5f-48b2-bf2f-a39fb9b81234')|$(sed -n '/^COPY public.activities /,/^\\\.$/p' "$tmp/owned.sql" | grep -c hello)"
 as_owner q -d postgres -c "CREATE DATABASE $restored_db"
+route_db "$restored_db" "$owner"
 check "the owner restores the dump into a new database" "" \
-	"$(as_owner psql -X -q -v ON_ERROR_STOP=1 -d "$restored_db" -f "$tmp/owned.sql" 2>&1 >/dev/null)"
+	"$(as_owner restore_as "$owner" "$restored_db" "$tmp/owned.sql" 2>&1)"
 check "the restored database holds the same rows" \
 	"$(q -d "$owner_db" -c "SELECT string_agg(u::text, ';' ORDER BY uuid) FROM users u" -c "SELECT string_agg(a::text, ';' ORDER BY uuid) FROM activities a")" \
 	"$(q -d "$restored_db" -c "SELECT string_agg(u::text, ';' ORDER BY uuid) FROM users u" -c "SELECT string_agg(a::text, ';' ORDER BY uuid) FROM activities a")"
@@ -127,7 +137,8 @@ for existing in users activities; do
 		-c "INSERT INTO $existing VALUES (1, 'mine')"
 	before=$(q -d "$clash_db" -c "SELECT string_agg(c.relname || ':' || c.relkind::text, ',' ORDER BY c.relname) FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace" \
 		-c "SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace")
-	err=$(psql -X -q -d "$clash_db" -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION cruddur' 2>&1)
+	# (the psql route's errors start with the script's name and line)
+	err=$(create_cruddur -d "$clash_db" 2>&1 | sed 's/^psql:[^ ]*: //')
 	# the message names what exists; the detail says nothing changed; a hint says what to do
 	check "CREATE EXTENSION fails where \"$existing\" exists, saying what and what to do" \
 		"ERROR:  cannot create extension \"cruddur\" because relation \"public.$existing\" already exists|1|1" \
@@ -155,7 +166,7 @@ for db in "${tr_dbs[@]}"; do
 	*libc) [ -n "$libc_tr" ] || continue
 		q -d postgres -c "CREATE DATABASE $db TEMPLATE template0 ENCODING 'UTF8' LOCALE '$libc_tr'" || continue ;;
 	esac
-	q -d "$db" -c 'CREATE EXTENSION cruddur'
+	create_cruddur -d "$db"
 	check "$db: the collation lower-cases I to dotless ı" "dıvıde" \
 		"$(q -d "$db" -c "SELECT lower('DIVIDE')")"
 	err=$(q -d "$db" -c "INSERT INTO users (display_name, handle, email, cognito_user_id) VALUES ('d', 'DIVIDE', 'd@x', 'd1')" \

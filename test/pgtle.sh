@@ -4,7 +4,7 @@
 # as on Amazon RDS: pg_tle 1.5.2 built here, a cluster that preloads it,
 # cruddur registered with pg_tle and installed with CREATE EXTENSION; then
 # the suites of test/flavour.sh on that route (CRUDDUR_ROUTE=pgtle), and
-# what only this route has (test/pgtle_route.bash).  test/README.md says
+# what only this route has (its pgtle_route).  test/README.md says
 # what this proves.  Runs against the cluster the PG* variables name, where
 # the C build is installed (test/run's), for the C build's catalog; the
 # pg_tle cluster is its own.
@@ -14,8 +14,9 @@
 # suite says so and is skipped (exit 0).  pg_tle refuses a name that has a
 # control file in the server's extension directory and finds its own
 # control file only there (not through extension_destdir), so the cluster
-# is of a copy of the stock 15 of `bin/pg --source 15` with pg_tle installed
-# into it, and no cruddur.  Builds need flex and libkrb5-dev, installed here
+# is of a copy of the stock 15 of `bin/pg --source 15` (or of `bin/pg 18`,
+# where the PG* cluster is 18's) with pg_tle installed into it, and no
+# cruddur.  Builds need flex and libkrb5-dev, installed here
 # when missing (root).
 #
 set -uo pipefail
@@ -28,11 +29,20 @@ src=${PG_TLE_SRC:-$(ls -d "$top"/../shared/vendor/pg_tle-*.tar.gz 2>/dev/null | 
 [ -n "$src" ] && [ -e "$src" ] ||
 	skip "no pg_tle source (set PG_TLE_SRC to its tarball or tree, or put it in ../shared/vendor/)"
 
-# A stock 15 built from Debian's source into a prefix (bin/pg caches it):
-# copied whole below, since PostgreSQL finds a prefix install's files
-# relative to its programs, which the packaged server's layout does not allow.
-pg_config=$(bin/pg --source 15 | tail -1) && [ -x "$pg_config" ] ||
-	{ echo "bin/pg --source 15 (a PostgreSQL to put pg_tle into) failed"; exit 1; }
+# The major of the cluster the PG* variables name (PG_CONFIG's), as a
+# build into a prefix (bin/pg caches it): for 15 a stock 15 built from
+# Debian's source, for 18 bin/pg's; copied whole below, since PostgreSQL
+# finds a prefix install's files relative to its programs, which the
+# packaged server's layout does not allow.  (17 runs in the Debian 13
+# root, of packages: not here.)
+major=$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --version | sed 's/^PostgreSQL \([0-9]*\).*/\1/')
+case $major in
+15) build=(--source 15) ;;
+18) build=(18) ;;
+*) skip "no build of PostgreSQL $major into a prefix to put pg_tle into (bin/pg makes a stock 15 and 18)" ;;
+esac
+pg_config=$(bin/pg "${build[@]}" | tail -1) && [ -x "$pg_config" ] ||
+	{ echo "bin/pg ${build[*]} (a PostgreSQL to put pg_tle into) failed"; exit 1; }
 
 missing=()
 for p in flex libkrb5-dev; do
@@ -49,6 +59,18 @@ trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 chmod 755 "$work"
 if [ -d "$src" ]; then cp -a "$src" "$work/pg_tle"; else
 	mkdir "$work/pg_tle" && tar -xzf "$src" -C "$work/pg_tle" --strip-components=1; fi
+# pg_tle 1.5.2's set_default_version reads memory SPI_finish freed, which
+# kills a backend of this assert-enabled server where cruddur is installed
+# (test/pgtle/set_default_version.patch says how; a release build, as on
+# RDS, reads the stale values and works): fixed here, so that the suites
+# upgrade installed databases as there.  A pg_tle that has the fix already
+# is built as it is.
+if patch -d "$work/pg_tle" -p1 --dry-run -s <test/pgtle/set_default_version.patch >/dev/null 2>&1; then
+	patch -d "$work/pg_tle" -p1 -s <test/pgtle/set_default_version.patch || exit 1
+	echo "pg_tle patched with test/pgtle/set_default_version.patch"
+else
+	echo "test/pgtle/set_default_version.patch does not apply to this pg_tle: built unpatched"
+fi
 cp -a "$("$pg_config" --bindir)/.." "$work/pg" || exit 1
 rm -f "$work"/pg/share/extension/cruddur[.-]* "$work"/pg/lib/cruddur.so	# a C build installed there
 pg_config=$work/pg/bin/pg_config

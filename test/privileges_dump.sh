@@ -22,10 +22,19 @@
 # superuser; creates and drops its own roles (cruddur_sec_<pid>p_*) and
 # databases.  Exits non-zero on any failure.
 #
+# On the SQL flavour's routes (test/route.bash; test/flavour.sh runs this
+# with CRUDDUR_ROUTE=rds and =pgtle) the owner installs by the route and
+# then owns every object (the psql route's "extension objects" are its
+# tables and functions in public, and DROP EXTENSION becomes dropping a
+# function); on the pg_tle route the superuser enables pg_tle in both
+# databases and grants the owner pgtle_admin, and the owner's restore may
+# fail only on pg_tle's own two entries (test/route.bash's restore_as).
+#
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 . test/logins.bash cruddur_sec_p
+. test/route.bash
 owner=${id}_owner
 lambda=${id}_lambda
 app=${id}_app
@@ -35,6 +44,7 @@ db2=${id}_restored
 logins "$owner" "$lambda" "$app" "$nobody"
 newdb "$db1" "$owner"
 newdb "$db2" "$owner"
+route_db "$db1" "$owner" && route_db "$db2" "$owner"
 
 seed_user=0190a000-0000-7000-8000-00000000a001
 seed_activity=0190a000-0000-7000-8000-00000000b001
@@ -42,9 +52,9 @@ seed_cognito=5eed0000-0000-4000-8000-000000000001
 
 # The owner creates the extension, grants as the README says, and writes a
 # person, a crud and a reply.
+PGUSER=$owner PGPASSWORD=$pw create_cruddur -d "$db1"
 as "$owner" "$db1" -v ON_ERROR_STOP=1 -v lambda="$lambda" -v app="$app" -v u="$seed_user" \
 	-v a="$seed_activity" -v cog="$seed_cognito" >/dev/null <<'SQL'
-CREATE EXTENSION cruddur;
 GRANT EXECUTE ON FUNCTION cruddur_register_user(jsonb) TO :"lambda";
 GRANT EXECUTE ON FUNCTION cruddur_create_activity(text, text, text),
 	cruddur_create_reply(text, uuid, text),
@@ -147,6 +157,8 @@ GRANT SELECT ON public.users TO :"nobody";
 GRANT INSERT ON public.users TO :"nobody";
 \echo RESULT grant_insert app 00000 :SQLSTATE :LAST_ERROR_MESSAGE
 SQL
+# (the psql route has no extension to drop: the uninstall's other half)
+[ "$CRUDDUR_ROUTE" != rds ] || sed -i 's/^DROP EXTENSION cruddur;$/DROP FUNCTION public.cruddur_register_user(jsonb);/' "$tmp/attempts.sql"
 ncalls=$(grep -c '^\\echo RESULT ' "$tmp/attempts.sql")
 
 # Every (role, extension object, privilege) against the expected matrix;
@@ -155,10 +167,7 @@ ncalls=$(grep -c '^\\echo RESULT ' "$tmp/attempts.sql")
 cat >"$tmp/matrix.sql" <<'SQL'
 WITH roles (r, kind) AS (VALUES (:'owner', 'owner'), (:'lambda', 'lambda'), (:'app', 'app'),
 							   (:'nobody', 'nobody')),
-members AS (
-	SELECT d.classid, d.objid FROM pg_depend d
-	 WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
-	   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'cruddur')),
+members AS (@members@),
 fns AS (
 	SELECT kind, p.oid::regprocedure::text AS obj,
 		   has_function_privilege(r, p.oid, CASE kind WHEN 'owner' THEN 'EXECUTE WITH GRANT OPTION'
@@ -208,27 +217,29 @@ SQL
 # ACL, owner and initial privileges of every extension object, its columns
 # included, as text.
 cat >"$tmp/acls.sql" <<'SQL'
+WITH members AS (@members@)
 SELECT pg_describe_object(d.classid, d.objid, 0) || ' owner=' ||
 	   coalesce(c.relowner, p.proowner)::regrole || ' acl=' ||
 	   coalesce(c.relacl::text, p.proacl::text, '(default)') || ' init=' ||
 	   coalesce((SELECT i.initprivs::text FROM pg_init_privs i
 				  WHERE i.classoid = d.classid AND i.objoid = d.objid AND i.objsubid = 0), '(none)')
-  FROM pg_depend d
+  FROM members d
   LEFT JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
   LEFT JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
- WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
-   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'cruddur')
 UNION ALL
 SELECT pg_describe_object('pg_class'::regclass, a.attrelid, a.attnum) || ' acl=' || a.attacl::text
   FROM pg_attribute a
  WHERE a.attacl IS NOT NULL
-   AND a.attrelid IN (SELECT objid FROM pg_depend WHERE refclassid = 'pg_extension'::regclass
-						AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'cruddur'))
+   AND a.attrelid IN (SELECT objid FROM members)
 UNION ALL
 SELECT 'extension owner=' || extowner::regrole || ' version=' || extversion || ' schema=' || extnamespace::regnamespace
   FROM pg_extension WHERE extname = 'cruddur'
 ORDER BY 1;
 SQL
+# cruddur's objects, by route (test/route.bash)
+for f in "$tmp/matrix.sql" "$tmp/acls.sql"; do
+	sql=$(<"$f") && printf '%s\n' "${sql//@members@/$cruddur_members}" >"$f"
+done
 
 # Every attempt as every role, then the catalog matrix.  $1 database, $2 tag.
 check_privileges() {
@@ -275,9 +286,9 @@ if PGUSER=$owner PGPASSWORD=$pw pg_dump -Fc -d "$db1" -f "$tmp/dump" 2>"$tmp/dum
 else
 	fail "pg_dump -Fc by the owner: $(cat "$tmp/dump.err")"
 fi
-if PGUSER=$owner PGPASSWORD=$pw pg_restore --exit-on-error -d "$db2" "$tmp/dump" 2>"$tmp/restore.err" &&
+if PGUSER=$owner PGPASSWORD=$pw restore_as "$owner" "$db2" "$tmp/dump" >"$tmp/restore.err" 2>&1 &&
 	[ ! -s "$tmp/restore.err" ]; then
-	ok "pg_restore by the owner into a new database, without error or warning"
+	ok "pg_restore by the owner into a new database, without error or warning$([ "$CRUDDUR_ROUTE" != pgtle ] || echo " but on pg_tle's own two entries")"
 else
 	fail "pg_restore by the owner: $(cat "$tmp/restore.err")"
 fi

@@ -1,6 +1,7 @@
 # test/suite.bash: what test/dump_restore.sh and test/upgrade.sh share,
 # sourced after they cd to the top of the tree.  (Not *.sh, so test/run
-# does not take it for a suite.)
+# does not take it for a suite.)  With test/route.bash, so that both run
+# on the route CRUDDUR_ROUTE names.
 #
 # Sets: run (a name prefix unique to this run), owner (a role that owns
 # databases and is not a superuser), app (the app's role), tmp (a scratch
@@ -23,6 +24,8 @@ cleanup() {
 trap cleanup EXIT
 
 psql -X -q -d postgres -c "CREATE ROLE $owner" -c "CREATE ROLE $app"
+
+. test/route.bash
 
 fail() { echo "not ok - $*"; exit 1; }
 ok() { echo "ok - $*"; }
@@ -51,6 +54,24 @@ newdb() {
 	databases+=("$1")
 	psql -X -q -d postgres -c "SET client_min_messages = warning" \
 		-c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1 OWNER $2"
+}
+
+# as_route ROLE FUNCTION ARGS...: a test/route.bash FUNCTION as ROLE
+as_route() {
+	local role=$1; shift
+	PGOPTIONS="${PGOPTIONS:-} -c role=$role" "$@"
+}
+
+# newdb_route NAME OWNER: newdb, made ready for OWNER to install by the route
+newdb_route() {
+	newdb "$1" "$2" && route_db "$1" "$2"
+}
+
+# newdb_restore NAME ROLE: newdb, made ready for ROLE to restore a dump of
+# cruddur into (restore_as): the superuser's restore enables pg_tle itself
+newdb_restore() {
+	newdb "$1" "$2"
+	[ "$2" = postgres ] || route_db "$1" "$2"
 }
 
 # load ROLE DB: the test data, as ROLE: test/hostile_data.sql's strings

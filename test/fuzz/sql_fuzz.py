@@ -41,6 +41,7 @@ import json
 import os
 import random
 import re
+import subprocess
 import sys
 import threading
 import time
@@ -540,7 +541,10 @@ class Fuzzer:
         self.cur.execute("SET client_min_messages = warning")
         # a call that runs this long is a hang, reported as 57014
         self.cur.execute("SET statement_timeout = '60s'")
-        self.cur.execute("CREATE EXTENSION cruddur")
+        # installed by the route CRUDDUR_ROUTE names (test/route.bash):
+        # CREATE EXTENSION, or the SQL flavour's psql or pg_tle route
+        subprocess.run(["bash", "-c", '. test/route.bash && create_cruddur -d "$1"',
+                        "create_cruddur", self.dbname], check=True)
         with open(REFERENCE) as f:
             self.cur.execute(f.read())
         self.cur.execute("""
