@@ -12,12 +12,14 @@
 # isolation specs on databases the script installed into (--use-existing),
 # the pgTAP files with their CREATE EXTENSION line taken out, the
 # differential tests, the storm, the upgrades from each earlier release,
-# dump and restore, installation by a database owner, the privileges and
+# dump and restore, installation by a database owner, the privileges,
 # the SQL-level fuzzer (FUZZ_CALLS, default 5000 here: a quarter of
-# test/run's).  Their outputs must equal the C build's expected files but
-# for the differences README lists (test/route.bash's unlisted): on the
-# psql route a query of the extension's membership (pg_depend) or of
-# pg_extension finds nothing, since there is no extension.
+# test/run's) and, on the pg_tle route, adopting an existing Cruddur
+# database (test/adopt.sh runs the psql route's itself).  Their outputs
+# must equal the C build's expected files but for the differences README
+# lists (test/route.bash's unlisted): on the psql route a query of the
+# extension's membership (pg_depend) or of pg_extension finds nothing,
+# since there is no extension.
 #
 # Runs against the cluster the PG* variables name (superuser).
 #
@@ -279,6 +281,8 @@ suite dump_restore.sh
 suite install.sh
 suite privileges_dump.sh
 suite fuzz.sh FUZZ_CALLS="${FUZZ_CALLS:-5000}"
+# (on the psql route test/adopt.sh's own second run, CRUDDUR_ADOPT_ROUTE=rds)
+[ "$CRUDDUR_ROUTE" = rds ] || suite adopt.sh
 part "catalog against the C build's" catalog
 if [ "$CRUDDUR_ROUTE" = rds ]; then
 	part "the psql route's own install, schema, refusals, uninstall" rds_route
