@@ -231,6 +231,22 @@ legacy "$db" -v with_bio=false -f test/fixtures/adopt/cruddur.sql
 as "$owner" "$db" -c "CREATE VIEW handles AS SELECT handle FROM users"
 refused "$db" "a view depends on the legacy table" 'view handles depends on table cruddur_legacy\.users'
 
+# 4b. (pg_tle route) Where cruddur is not registered with pg_tle, or pg_tle
+# is not enabled, it refuses before the first change, saying what to run
+# (not that the extension must be installed on the server, which RDS does
+# not allow); the registration taken back, then pg_tle dropped, by the
+# superuser.
+if [ "$route" = pgtle ]; then
+	db=${id}_unregistered
+	legacy "$db" -v with_bio=false -f test/fixtures/adopt/cruddur.sql
+	su "$db" -c "SELECT pgtle.uninstall_extension('cruddur')" >/dev/null
+	refused "$db" "cruddur is not registered with pg_tle" \
+		'ERROR: +cruddur is not registered with pg_tle in this database' 'HINT: .*cruddur-pgtle\.sql.*pgtle_admin'
+	su "$db" -c "DROP EXTENSION pg_tle"
+	refused "$db" "pg_tle is not enabled" \
+		'ERROR: +pg_tle is not enabled in this database' 'HINT: .*CREATE EXTENSION pg_tle.*cruddur-pgtle\.sql'
+fi
+
 # 5. The function alone: refuses tables that hold rows; not for PUBLIC.
 db=${id}_seed
 check "$db" "cruddur_adopt into tables holding rows: 55000" "
