@@ -278,6 +278,8 @@ suite upgrade.sh
 suite dump_restore.sh
 suite install.sh
 suite privileges_dump.sh
+# (its pg_tle scenarios; the psql route's is its scenario 2b, in the C run)
+[ "$CRUDDUR_ROUTE" != pgtle ] || suite security.sh
 suite fuzz.sh FUZZ_CALLS="${FUZZ_CALLS:-5000}"
 part "catalog against the C build's" catalog
 if [ "$CRUDDUR_ROUTE" = rds ]; then
