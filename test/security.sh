@@ -21,6 +21,13 @@
 # message that names them, and touch nothing.  test/README.md lists what is
 # out of scope.
 #
+# With CRUDDUR_ROUTE=pgtle (test/flavour.sh in test/pgtle.sh's cluster,
+# which preloads pg_tle and has no C build) it runs the pg_tle route's
+# scenarios instead (pgtle_scenarios): the registration scripts, refused in
+# a session with temporary types or relations, CREATE EXTENSION, ALTER
+# EXTENSION UPDATE and every call, in hostile sessions, and what pg_tle's
+# own search of an update path runs (tle_limit, the limit README states).
+#
 # Needs the PG* variables of a cluster where the connecting user is a
 # superuser; creates and drops its own roles (cruddur_sec_<pid>_*) and
 # databases.  Exits non-zero on any failure.
