@@ -92,11 +92,31 @@ json_result_finish(StringInfo buf)
 	return PointerGetDatum(buf->data);
 }
 
-/* Bytes as they are (punctuation, keys) */
+/*
+ * Room for "needed" more bytes.  enlargeStringInfo is a call for every
+ * value, and a page of 1000 makes some 20,000 of them: the test that there
+ * is room already is made here, inline.
+ */
+static inline void
+reserve(StringInfo buf, int needed)
+{
+	if (unlikely(needed >= buf->maxlen - buf->len))
+		enlargeStringInfo(buf, needed);
+}
+
+/* Bytes as they are (punctuation, keys), inline */
+static inline void
+append_bytes(StringInfo buf, const char *s, int len)
+{
+	reserve(buf, len);
+	memcpy(buf->data + buf->len, s, len);
+	buf->len += len;
+}
+
 void
 json_append_raw(StringInfo buf, const char *s, int len)
 {
-	appendBinaryStringInfoNT(buf, s, len);
+	append_bytes(buf, s, len);
 }
 
 /*
@@ -129,7 +149,7 @@ json_append_text(StringInfo buf, const char *s, int len)
 	const unsigned char *end = p + len;
 	const unsigned char *run = p;
 
-	enlargeStringInfo(buf, len + 2);
+	reserve(buf, len + 2);
 	buf->data[buf->len++] = '"';
 	for (;;)
 	{
@@ -151,7 +171,7 @@ json_append_text(StringInfo buf, const char *s, int len)
 			break;
 
 		if (p > run)
-			appendBinaryStringInfoNT(buf, (const char *) run, p - run);
+			append_bytes(buf, (const char *) run, p - run);
 		esc = json_escape[*p];
 		seq[0] = '\\';
 		if (esc == 'u')
@@ -161,17 +181,17 @@ json_append_text(StringInfo buf, const char *s, int len)
 			seq[3] = '0';
 			seq[4] = hex_digits[*p >> 4];
 			seq[5] = hex_digits[*p & 0xF];
-			appendBinaryStringInfoNT(buf, seq, 6);
+			append_bytes(buf, seq, 6);
 		}
 		else
 		{
 			seq[1] = esc;
-			appendBinaryStringInfoNT(buf, seq, 2);
+			append_bytes(buf, seq, 2);
 		}
 		run = ++p;
 	}
 	if (p > run)
-		appendBinaryStringInfoNT(buf, (const char *) run, p - run);
+		append_bytes(buf, (const char *) run, p - run);
 	appendStringInfoCharMacro(buf, '"');
 }
 
@@ -182,7 +202,7 @@ json_append_uuid(StringInfo buf, const pg_uuid_t *uuid)
 	char	   *out;
 	int			i;
 
-	enlargeStringInfo(buf, 38);
+	reserve(buf, 38);
 	out = buf->data + buf->len;
 	*out++ = '"';
 	for (i = 0; i < UUID_LEN; i++)
@@ -239,7 +259,7 @@ json_append_timestamp(StringInfo buf, Datum value)
 	DateCacheEntry *entry;
 	char	   *out;
 
-	enlargeStringInfo(buf, MAXDATELEN + 3);
+	reserve(buf, MAXDATELEN + 3);
 	out = buf->data + buf->len;
 	*out++ = '"';
 
@@ -335,7 +355,7 @@ json_append_object(StringInfo buf, const JsonObject *object,
 	{
 		Datum		value = values[i];
 
-		appendBinaryStringInfoNT(buf, field->prefix, field->prefixlen);
+		append_bytes(buf, field->prefix, field->prefixlen);
 		if (isnull[i])
 		{
 			json_append_literal(buf, "null");
@@ -350,11 +370,11 @@ json_append_object(StringInfo buf, const JsonObject *object,
 				json_append_text_datum(buf, value);
 				break;
 			case JSON_INT4:
-				enlargeStringInfo(buf, 12);
+				reserve(buf, 12);
 				buf->len += pg_ltoa(DatumGetInt32(value), buf->data + buf->len);
 				break;
 			case JSON_INT8:
-				enlargeStringInfo(buf, 21);
+				reserve(buf, 21);
 				buf->len += pg_lltoa(DatumGetInt64(value), buf->data + buf->len);
 				break;
 			case JSON_TIMESTAMP:
