@@ -12,7 +12,8 @@
 # isolation specs on databases the script installed into (--use-existing),
 # the pgTAP files with their CREATE EXTENSION line taken out, the
 # differential tests, the storm, the upgrades from each earlier release,
-# dump and restore, installation by a database owner, the privileges and
+# dump and restore, installation by a database owner, the privileges, on
+# the pg_tle route test/security.sh (its scenarios of that route), and
 # the SQL-level fuzzer (FUZZ_CALLS, default 5000 here: a quarter of
 # test/run's).  Their outputs must equal the C build's expected files but
 # for the differences README lists (test/route.bash's unlisted): on the
@@ -278,6 +279,8 @@ suite upgrade.sh
 suite dump_restore.sh
 suite install.sh
 suite privileges_dump.sh
+# (its pg_tle scenarios; the psql route's is its scenario 2b, in the C run)
+[ "$CRUDDUR_ROUTE" != pgtle ] || suite security.sh
 suite fuzz.sh FUZZ_CALLS="${FUZZ_CALLS:-5000}"
 part "catalog against the C build's" catalog
 if [ "$CRUDDUR_ROUTE" = rds ]; then
