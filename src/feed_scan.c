@@ -751,7 +751,11 @@ fetch_indexed(Authors *authors, Author *author)
 	return false;
 }
 
-/* The author of uuid, read once per call: by the hint, else in users_pkey */
+/*
+ * The author of uuid, read once per call: by the hint, else in users_pkey.
+ * The entry is the map's own, which moves when the map grows: use it
+ * before the next lookup.
+ */
 static Author *
 find_author(Authors *authors, const pg_uuid_t *uuid)
 {

@@ -12,14 +12,15 @@
 # isolation specs on databases the script installed into (--use-existing),
 # the pgTAP files with their CREATE EXTENSION line taken out, the
 # differential tests, the storm, the upgrades from each earlier release,
-# dump and restore, installation by a database owner, the privileges,
-# the SQL-level fuzzer (FUZZ_CALLS, default 5000 here: a quarter of
-# test/run's) and, on the pg_tle route, adopting an existing Cruddur
-# database (test/adopt.sh runs the psql route's itself).  Their outputs
-# must equal the C build's expected files but for the differences README
-# lists (test/route.bash's unlisted): on the psql route a query of the
-# extension's membership (pg_depend) or of pg_extension finds nothing,
-# since there is no extension.
+# dump and restore, installation by a database owner, the privileges, on
+# the pg_tle route test/security.sh (its scenarios of that route) and
+# test/adopt.sh (adopting an existing Cruddur database; it runs the psql
+# route's itself), and the SQL-level fuzzer (FUZZ_CALLS, default 5000
+# here: a quarter of test/run's).  Their outputs must equal the C build's
+# expected files but for the differences README lists (test/route.bash's
+# unlisted): on the psql route a query of the extension's membership
+# (pg_depend) or of pg_extension finds nothing, since there is no
+# extension.
 #
 # Runs against the cluster the PG* variables name (superuser).
 #
@@ -280,6 +281,8 @@ suite upgrade.sh
 suite dump_restore.sh
 suite install.sh
 suite privileges_dump.sh
+# (its pg_tle scenarios; the psql route's is its scenario 2b, in the C run)
+[ "$CRUDDUR_ROUTE" != pgtle ] || suite security.sh
 suite fuzz.sh FUZZ_CALLS="${FUZZ_CALLS:-5000}"
 # (on the psql route test/adopt.sh's own second run, CRUDDUR_ADOPT_ROUTE=rds)
 [ "$CRUDDUR_ROUTE" = rds ] || suite adopt.sh

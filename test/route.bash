@@ -81,7 +81,8 @@ install_version() {
 # cruddur UPDATE (C build); each later release's dist/cruddur-rds--A--B.sql
 # in turn (psql route); each later release's dist/cruddur-pgtle--A--B.sql
 # (registering it, and making it pg_tle's default version) then ALTER
-# EXTENSION cruddur UPDATE (pg_tle route)
+# EXTENSION cruddur UPDATE under search_path pg_catalog, pg_temp (pg_tle
+# route; README says why)
 update_cruddur() {
 	local from=$1 s; shift
 	if [ "$CRUDDUR_ROUTE" != c ]; then
@@ -89,7 +90,11 @@ update_cruddur() {
 			psql -X -q -v ON_ERROR_STOP=1 "$@" -f "dist/cruddur-$CRUDDUR_ROUTE--$s.sql" >/dev/null || return 1
 		done
 	fi
-	[ "$CRUDDUR_ROUTE" = rds ] || psql -X -q -v ON_ERROR_STOP=1 "$@" -c 'ALTER EXTENSION cruddur UPDATE'
+	case $CRUDDUR_ROUTE in
+	rds) ;;
+	pgtle) psql -X -q -v ON_ERROR_STOP=1 "$@" -c 'SET search_path = pg_catalog, pg_temp' -c 'ALTER EXTENSION cruddur UPDATE' ;;
+	*) psql -X -q -v ON_ERROR_STOP=1 "$@" -c 'ALTER EXTENSION cruddur UPDATE' ;;
+	esac
 }
 
 # catalog_of PSQL-OPTIONS...: cruddur's catalog as sorted lines free of

@@ -21,6 +21,13 @@
 # message that names them, and touch nothing.  test/README.md lists what is
 # out of scope.
 #
+# With CRUDDUR_ROUTE=pgtle (test/flavour.sh in test/pgtle.sh's cluster,
+# which preloads pg_tle and has no C build) it runs the pg_tle route's
+# scenarios instead (pgtle_scenarios): the registration scripts, refused in
+# a session with temporary types or relations, CREATE EXTENSION, ALTER
+# EXTENSION UPDATE and every call, in hostile sessions, and what pg_tle's
+# own search of an update path runs (tle_limit, the limit README states).
+#
 # Needs the PG* variables of a cluster where the connecting user is a
 # superuser; creates and drops its own roles (cruddur_sec_<pid>_*) and
 # databases.  Exits non-zero on any failure.
@@ -28,6 +35,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+. test/route.bash
 . test/logins.bash cruddur_sec
 attacker=${id}_attacker
 owner=${id}_owner
@@ -112,6 +120,7 @@ DECLARE
 		"interval": "''1 day''::pg_catalog.interval",
 		"jsonb": "''{}''::pg_catalog.jsonb",
 		"json": "''{}''::pg_catalog.json",
+		"name": "''a''::pg_catalog.name",
 		"text[]": "''{a}''::pg_catalog.text[]"}';
 BEGIN
 	-- functions: name, arguments, result, what the real one returns, probe
@@ -198,6 +207,7 @@ BEGIN
 		('~', 'text', 'text', 'boolean', NULL),
 		('~', 'text', 'character varying', 'boolean', NULL),
 		('~~', 'text', 'text', 'boolean', NULL),
+		('~~', 'name', 'name', 'boolean', NULL),
 		('~~*', 'text', 'text', 'boolean', NULL),
 		('<', 'integer', 'integer', 'boolean', NULL),
 		('>', 'integer', 'integer', 'boolean', NULL),
@@ -323,10 +333,11 @@ SELECT evil.plant('evil') AS planted_in_evil, evil.plant('public') AS planted_in
 SQL
 
 # Hostile session settings every installing and calling session starts with
-# (all settable by any role); $1 is the search_path.
+# (all settable by any role); $1 is the search_path; $2 "notemp" leaves out
+# the plants in pg_temp (for pg_tle's registration, which refuses them).
 hostile() {
+	[ "${2:-}" = notemp ] || echo "SELECT evil.plant('pg_temp') IS NOT NULL AS planted_in_pg_temp \\gset"
 	cat <<SQL
-SELECT evil.plant('pg_temp') IS NOT NULL AS planted_in_pg_temp \\gset
 SET search_path = $1;
 SET DateStyle = 'SQL, DMY';
 SET TimeZone = 'Asia/Kathmandu';
@@ -382,17 +393,17 @@ canaries() {
 }
 
 # Install in a hostile session: $1 db, $2 role (empty: superuser), $3 the
-# statement.
+# statement; $4 the search_path (default: pg_catalog last), $5 as hostile's.
 install() {
-	local db=$1 role=$2 stmt=$3 out=$tmp/install.out rc=0
-	{ hostile "$path_catalog_last"; echo "$stmt"; } >"$tmp/install.sql"
+	local db=$1 role=$2 stmt=$3 path=${4:-$path_catalog_last} out=$tmp/install.out rc=0
+	{ hostile "$path" "${5:-}"; echo "$stmt"; } >"$tmp/install.sql"
 	if [ -n "$role" ]; then
 		as "$role" "$db" -v ON_ERROR_STOP=1 -f "$tmp/install.sql" >"$out" 2>&1 || rc=$?
 	else
 		su "$db" -f "$tmp/install.sql" >"$out" 2>&1 || rc=$?
 	fi
 	if [ $rc -ne 0 ]; then fail "$db: $stmt as ${role:-superuser}: $(cat "$out")"; return 1; fi
-	ok "$db: $stmt as ${role:-superuser} in a hostile session"
+	ok "$db: $stmt as ${role:-superuser} in a hostile session (search_path $path${5:+, no plants in pg_temp})"
 	check_log "$db" "$db: $stmt" "$out"
 }
 
@@ -666,6 +677,151 @@ refuse() {
 	check_log "$db" "$what" "$out"
 	as "$attacker" "$db" -v ON_ERROR_STOP=1 -c "$undo" >/dev/null
 }
+
+###########################################################################
+# The pg_tle route (CRUDDUR_ROUTE=pgtle, in the cluster test/pgtle.sh makes,
+# which preloads pg_tle and has no C build): what the README's RDS section
+# has the installing role run, each in a hostile session.
+###########################################################################
+
+# pg_tle's functions for cruddur, with their result types, and its default
+# version: what a refused registration must leave as it was (run after
+# SET search_path = pg_catalog, pg_temp: see tle_limit)
+tle_state="SELECT COALESCE(pg_catalog.string_agg(p.oid::pg_catalog.regprocedure::pg_catalog.text
+		OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) p.prorettype::pg_catalog.regtype::pg_catalog.text,
+		', ' ORDER BY p.proname), 'none') OPERATOR(pg_catalog.||) '; default '
+	OPERATOR(pg_catalog.||) COALESCE((SELECT e.default_version FROM pgtle.available_extensions() e
+		WHERE e.name OPERATOR(pg_catalog.=) 'cruddur'), 'none')
+  FROM pg_catalog.pg_proc p
+ WHERE p.pronamespace OPERATOR(pg_catalog.=) 'pgtle'::pg_catalog.regnamespace AND p.proname OPERATOR(pg_catalog.~~) 'cruddur%'"
+
+# A registration script ($3, as role $2 (empty: superuser), in db $1) in a hostile session whose
+# pg_temp holds the plants (the domain text among them) is refused with its
+# SQLSTATE, DETAIL and HINT before it registers anything.
+refuse_registration() {
+	local db=$1 role=$2 script=$3 before out=$tmp/tle_refuse.out rc=0
+	before=$(su "$db" -c "SET search_path = pg_catalog, pg_temp" -c "$tle_state")
+	{ hostile "$path_catalog_last"; echo '\set VERBOSITY verbose'; echo "\\i $script"; } >"$tmp/tle_refuse.sql"
+	if [ -n "$role" ]; then as "$role" "$db" -v ON_ERROR_STOP=1 -f "$tmp/tle_refuse.sql" >"$out" 2>&1 || rc=$?
+	else su "$db" -f "$tmp/tle_refuse.sql" >"$out" 2>&1 || rc=$?; fi
+	if [ $rc -eq 0 ]; then
+		fail "$db: $script ran in a session whose pg_temp holds the plants"
+	elif ! grep -qF 'ERROR:  55000: cannot register cruddur with pg_tle in a session that has temporary types or relations' "$out" ||
+		! grep -q '^DETAIL:  The temporary schema of this session holds types or relations named "activities", "bool", .* and [0-9]* more\. pg_tle looks up' "$out" ||
+		! grep -qxF 'HINT:  Run the script from a new session.' "$out"; then
+		fail "$db: $script in a session with temporary plants: expected ERROR 55000 with DETAIL and HINT; got: $(grep -A2 ERROR "$out")"
+	elif [ "$(su "$db" -c "SET search_path = pg_catalog, pg_temp" -c "$tle_state")" != "$before" ]; then
+		fail "$db: the refused $script changed pg_tle's registration: $(su "$db" -c "SET search_path = pg_catalog, pg_temp" -c "$tle_state")"
+	else
+		ok "$db: $script refused with 55000 in a session with temporary plants, nothing registered (${before##*; })"
+	fi
+	check_log "$db" "$db: $script refused" "$out"
+}
+
+# Every function pg_tle made for cruddur returns pg_catalog.text (not a
+# domain of the registering session's pg_temp).
+tle_results() {
+	local db=$1 r
+	r=$(su "$db" -c "SELECT pg_catalog.count(*) OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||)
+		pg_catalog.count(*) FILTER (WHERE p.prorettype OPERATOR(pg_catalog.<>) 'pg_catalog.text'::pg_catalog.regtype)
+		FROM pg_catalog.pg_proc p WHERE p.pronamespace OPERATOR(pg_catalog.=) 'pgtle'::pg_catalog.regnamespace
+		 AND p.proname OPERATOR(pg_catalog.~~) 'cruddur%'")
+	if [ "${r% *}" -gt 0 ] && [ "${r#* }" = 0 ]; then ok "$db: pg_tle's ${r% *} functions for cruddur return pg_catalog.text"
+	else fail "$db: pg_tle's functions for cruddur: $r (count, not returning pg_catalog.text)"; fi
+}
+
+# What is not defended (README): pg_tle 1.5.2 looks for the scripts of an
+# update path with "pg_proc.proname LIKE $1::pg_catalog.name" under the
+# session's search_path (get_ext_ver_list, src/tleextension.c), and an
+# operator ~~(name, name) in any schema of that path is an exact match,
+# found before pg_catalog's ~~(name, text) whether or not pg_catalog comes
+# first: the plant of the first such schema ($5) runs, and nothing else.
+# $1 db, $2 role (empty: superuser), $3 the statement, run and rolled
+# back, $4 search_path.
+tle_limit() {
+	local db=$1 role=$2 stmt=$3 path=$4 plant=$5 out=$tmp/tle_limit.out rc=0 ran other
+	{ hostile "$path"; echo 'BEGIN;'; echo "$stmt"; echo 'ROLLBACK;'; } >"$tmp/tle_limit.sql"
+	if [ -n "$role" ]; then as "$role" "$db" -v ON_ERROR_STOP=1 -f "$tmp/tle_limit.sql" >"$out" 2>&1 || rc=$?
+	else su "$db" -f "$tmp/tle_limit.sql" >"$out" 2>&1 || rc=$?; fi
+	ran=$(grep -c 'CRUDDUR-SEC planted object ran' "$out" || true)
+	other=$(grep 'CRUDDUR-SEC planted object ran' "$out" | grep -vcF "ran: $plant.~~(name, name) (as " || true)
+	if [ $rc -ne 0 ]; then
+		fail "$db: $stmt (rolled back): $(grep -A2 ERROR "$out")"
+	elif [ "$ran" -gt 0 ] && [ "$other" = 0 ]; then
+		ok "$db: $stmt under search_path $path runs pg_tle's LIKE through $plant.~~(name, name) ($ran times) and nothing else (the limit README states)"
+	else
+		fail "$db: $stmt under search_path $path: $ran planted objects ran, $other of them not $plant.~~(name, name) (README states the limit)"
+	fi
+	su "$db" -c "TRUNCATE evil.hits" -c "ALTER SEQUENCE evil.hit_count RESTART"
+}
+
+pgtle_scenarios() {
+	local db last from to old=$tmp/old
+	make -s rds >/dev/null || fail "make rds"
+
+	# Scenario 6: as the README says, the master user enables pg_tle and
+	# grants pgtle_admin; the owner registers (refused with the plants in
+	# pg_temp, then without them), creates the extension in a hostile
+	# session with every plant, grants, and it and the roles call everything.
+	db=${id}_pgtle
+	new_db "$db" "$owner"
+	su "$db" -c 'CREATE EXTENSION pg_tle' -c "GRANT pgtle_admin TO \"$owner\""
+	canaries "$db"
+	refuse_registration "$db" "$owner" dist/cruddur-pgtle.sql
+	install "$db" "$owner" '\i dist/cruddur-pgtle.sql' "$path_catalog_last" notemp
+	tle_results "$db"
+	tle_limit "$db" "$owner" "CREATE EXTENSION cruddur VERSION '1.1' SCHEMA public;" "$path_catalog_last" evil
+	install "$db" "$owner" "CREATE EXTENSION cruddur SCHEMA public;"
+	[ "$(su "$db" -c "SELECT extversion FROM pg_extension WHERE extname = 'cruddur'")" = "$(sed -n "s/^default_version = '\(.*\)'/\1/p" cruddur.control)" ] &&
+		ok "$db: cruddur installed, at the default version, after the session ended" ||
+		fail "$db: cruddur is not installed at the default version after the installing session ended"
+	seed "$db" public
+	as "$owner" "$db" -v ON_ERROR_STOP=1 -v lambda="$lambda" -v app="$app" <<'SQL'
+GRANT EXECUTE ON FUNCTION public.cruddur_register_user(jsonb) TO :"lambda";
+GRANT EXECUTE ON FUNCTION public.cruddur_create_activity(text, text, text),
+	public.cruddur_create_reply(text, uuid, text),
+	public.cruddur_update_profile(text, text, text) TO :"app";
+GRANT SELECT ON public.users, public.activities TO :"app";
+SQL
+	run_calls "$db" owner public "$path_catalog_last" t1
+	run_calls "$db" owner public "$path_temp_first" t2
+	run_calls "$db" app public "$path_catalog_last" t3
+	run_calls "$db" lambda public "$path_temp_first" t4
+	check_count "$db" public
+
+	# Scenario 7: the superuser has the release before registered and
+	# installed (hostile sessions), loads rows, runs the release's update
+	# script (refused with the plants in pg_temp, then without them) and
+	# ALTER EXTENSION cruddur UPDATE with every plant, under the search_path
+	# README says (what pg_tle does under others: tle_limit); then calls
+	# everything.
+	last=$(upgrade_steps 0 | tail -1); from=${last%%--*}; to=${last#*--}
+	old_dist "$from" "$old" >/dev/null || fail "the $from release's dist/"
+	db=${id}_pgtle_up
+	new_db "$db" postgres
+	su "$db" -c 'CREATE EXTENSION pg_tle'
+	install "$db" "" "\\i $old/dist/cruddur-pgtle.sql" "$path_catalog_last" notemp
+	install "$db" "" "CREATE EXTENSION cruddur SCHEMA public;"
+	seed "$db" public
+	refuse_registration "$db" "" "dist/cruddur-pgtle--$last.sql"
+	install "$db" "" "\\i dist/cruddur-pgtle--$last.sql" "$path_catalog_last" notemp
+	tle_results "$db"
+	tle_limit "$db" "" "ALTER EXTENSION cruddur UPDATE;" "$path_catalog_last" evil
+	tle_limit "$db" "" "ALTER EXTENSION cruddur UPDATE;" '"$user", public' public
+	install "$db" "" "ALTER EXTENSION cruddur UPDATE;" "pg_catalog, pg_temp"
+	[ "$(su "$db" -c "SELECT extversion FROM pg_extension WHERE extname = 'cruddur'")" = "$to" ] &&
+		ok "$db: updated from $from to $to" || fail "$db: not updated to $to"
+	check_count "$db" public
+	run_calls "$db" super public "$path_catalog_last" t5
+	run_calls "$db" super public "$path_temp_first" t6
+	check_count "$db" public
+}
+if [ "$CRUDDUR_ROUTE" = pgtle ]; then
+	pgtle_scenarios
+	finish "test/security.sh (route pgtle)"
+	exit 0
+fi
+[ "$CRUDDUR_ROUTE" = c ] || { echo "test/security.sh: route $CRUDDUR_ROUTE: its install and calls are scenario 2b of the C run"; exit 1; }
 
 ###########################################################################
 # Scenario 1: superuser installs and calls, hostile session, plants in
