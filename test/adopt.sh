@@ -247,6 +247,34 @@ if [ "$route" = pgtle ]; then
 		'ERROR: +pg_tle is not enabled in this database' 'HINT: .*CREATE EXTENSION pg_tle.*cruddur-pgtle\.sql'
 fi
 
+# 4c. (pg_tle route) A role that may create schemas in the database (the
+# app, granted so here) plants an operator ~~(name, name) in a schema
+# named for the owner, first on its search_path ("$user", public): pg_tle
+# 1.5.2 looks its scripts up with LIKE under the caller's search_path
+# (README, Installing on Amazon RDS, step 4), where an exact match takes
+# over pg_catalog's ~~(name, text).  The adoption runs none of it.
+if [ "$route" = pgtle ]; then
+	db=${id}_planted
+	legacy "$db" -v with_bio=false -f test/fixtures/adopt/cruddur.sql
+	su "$db" -c "GRANT CREATE ON DATABASE \"$db\" TO \"$app\""
+	as "$app" "$db" -v ON_ERROR_STOP=1 >/dev/null <<-SQL
+		CREATE SCHEMA "$owner";
+		GRANT USAGE ON SCHEMA "$owner" TO PUBLIC;
+		CREATE TABLE "$owner".hits (by name);
+		GRANT INSERT ON "$owner".hits TO PUBLIC;
+		CREATE FUNCTION "$owner".planted(name, name) RETURNS boolean LANGUAGE sql AS
+			'INSERT INTO "$owner".hits VALUES (current_user); SELECT \$1 OPERATOR(pg_catalog.~~) \$2::text';
+		CREATE OPERATOR "$owner".~~ (LEFTARG = name, RIGHTARG = name, FUNCTION = "$owner".planted);
+	SQL
+	adopt "$db"
+	check "$db" "the operator planted on the owner's search_path never ran" "
+		SELECT $managed AND NOT EXISTS (SELECT FROM \"$owner\".hits)"
+	# and it is live: pgtle.available_extensions() run by the owner runs it
+	as "$owner" "$db" -c "SELECT count(*) FROM pgtle.available_extensions()" >/dev/null
+	check "$db" "(the plant is live: pgtle.available_extensions() as the owner runs it)" "
+		SELECT EXISTS (SELECT FROM \"$owner\".hits WHERE by = '$owner')"
+fi
+
 # 5. The function alone: refuses tables that hold rows; not for PUBLIC.
 db=${id}_seed
 check "$db" "cruddur_adopt into tables holding rows: 55000" "
