@@ -255,7 +255,6 @@ author_hash(const pg_uuid_t *uuid)
 #include "lib/simplehash.h"
 
 static authors_hash *authors_map = NULL;
-static MemoryContext authors_context = NULL;
 static Oid	authors_relid = InvalidOid;
 static uint64 calls = 0;
 
@@ -763,17 +762,17 @@ find_author(Authors *authors, const pg_uuid_t *uuid)
 	bool		known;
 	int			c;
 
-	if (authors_map == NULL ||
-		authors_relid != RelationGetRelid(authors->rel) ||
+	/*
+	 * Emptied in place when full or of another users relation: the buckets,
+	 * once grown, are kept for the backend's life (at most some 1 MB), for
+	 * freeing and growing them again moved the backend's peak memory.
+	 */
+	if (authors_map == NULL)
+		authors_map = authors_create(TopMemoryContext, 1024, NULL);
+	if (authors_relid != RelationGetRelid(authors->rel) ||
 		authors_map->members >= AUTHORS_MAX)
 	{
-		if (authors_context == NULL)
-			authors_context = AllocSetContextCreate(TopMemoryContext,
-													"cruddur authors",
-													ALLOCSET_DEFAULT_SIZES);
-		else
-			MemoryContextReset(authors_context);
-		authors_map = authors_create(authors_context, 1024, NULL);
+		authors_reset(authors_map);
 		authors_relid = RelationGetRelid(authors->rel);
 	}
 
