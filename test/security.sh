@@ -557,6 +557,17 @@ VALUES ('0190a000-0000-7000-8000-00000000b002', :'u', 'a reply', :'a', '2026-01-
 SQL
 }
 
+# The owner grants the Lambda and app roles as the README says ($1 db).
+grant_app_roles() {
+	as "$owner" "$1" -v ON_ERROR_STOP=1 -v lambda="$lambda" -v app="$app" <<'SQL'
+GRANT EXECUTE ON FUNCTION public.cruddur_register_user(jsonb) TO :"lambda";
+GRANT EXECUTE ON FUNCTION public.cruddur_create_activity(text, text, text),
+	public.cruddur_create_reply(text, uuid, text),
+	public.cruddur_update_profile(text, text, text) TO :"app";
+GRANT SELECT ON public.users, public.activities TO :"app";
+SQL
+}
+
 # Call everything in a hostile session: $1 db, $2 role kind (super, owner,
 # app, lambda), $3 schema, $4 search_path, $5 tag making names unique.
 run_calls() {
@@ -776,13 +787,7 @@ pgtle_scenarios() {
 		ok "$db: cruddur installed, at the default version, after the session ended" ||
 		fail "$db: cruddur is not installed at the default version after the installing session ended"
 	seed "$db" public
-	as "$owner" "$db" -v ON_ERROR_STOP=1 -v lambda="$lambda" -v app="$app" <<'SQL'
-GRANT EXECUTE ON FUNCTION public.cruddur_register_user(jsonb) TO :"lambda";
-GRANT EXECUTE ON FUNCTION public.cruddur_create_activity(text, text, text),
-	public.cruddur_create_reply(text, uuid, text),
-	public.cruddur_update_profile(text, text, text) TO :"app";
-GRANT SELECT ON public.users, public.activities TO :"app";
-SQL
+	grant_app_roles "$db"
 	run_calls "$db" owner public "$path_catalog_last" t1
 	run_calls "$db" owner public "$path_temp_first" t2
 	run_calls "$db" app public "$path_catalog_last" t3
@@ -846,13 +851,7 @@ new_db "$db" "$owner"
 canaries "$db"
 install "$db" "$owner" "CREATE EXTENSION cruddur SCHEMA public;"
 seed "$db" public
-as "$owner" "$db" -v ON_ERROR_STOP=1 -v lambda="$lambda" -v app="$app" <<'SQL'
-GRANT EXECUTE ON FUNCTION public.cruddur_register_user(jsonb) TO :"lambda";
-GRANT EXECUTE ON FUNCTION public.cruddur_create_activity(text, text, text),
-	public.cruddur_create_reply(text, uuid, text),
-	public.cruddur_update_profile(text, text, text) TO :"app";
-GRANT SELECT ON public.users, public.activities TO :"app";
-SQL
+grant_app_roles "$db"
 run_calls "$db" owner public "$path_catalog_last" o1
 run_calls "$db" owner public "$path_temp_first" o2
 run_calls "$db" app public "$path_catalog_last" a1
