@@ -392,16 +392,22 @@ canaries() {
 	su "$db" -c "TRUNCATE evil.hits" -c "ALTER SEQUENCE evil.hit_count RESTART"
 }
 
+# Run the psql file $3 in database $1 as role $2 (empty: the superuser),
+# its output into the file $4.
+session() {
+	if [ -n "$2" ]; then
+		as "$2" "$1" -v ON_ERROR_STOP=1 -f "$3" >"$4" 2>&1
+	else
+		su "$1" -f "$3" >"$4" 2>&1
+	fi
+}
+
 # Install in a hostile session: $1 db, $2 role (empty: superuser), $3 the
 # statement; $4 the search_path (default: pg_catalog last), $5 as hostile's.
 install() {
 	local db=$1 role=$2 stmt=$3 path=${4:-$path_catalog_last} out=$tmp/install.out rc=0
 	{ hostile "$path" "${5:-}"; echo "$stmt"; } >"$tmp/install.sql"
-	if [ -n "$role" ]; then
-		as "$role" "$db" -v ON_ERROR_STOP=1 -f "$tmp/install.sql" >"$out" 2>&1 || rc=$?
-	else
-		su "$db" -f "$tmp/install.sql" >"$out" 2>&1 || rc=$?
-	fi
+	session "$db" "$role" "$tmp/install.sql" "$out" || rc=$?
 	if [ $rc -ne 0 ]; then fail "$db: $stmt as ${role:-superuser}: $(cat "$out")"; return 1; fi
 	ok "$db: $stmt as ${role:-superuser} in a hostile session (search_path $path${5:+, no plants in pg_temp})"
 	check_log "$db" "$db: $stmt" "$out"
@@ -713,8 +719,7 @@ refuse_registration() {
 	local db=$1 role=$2 script=$3 before out=$tmp/tle_refuse.out rc=0
 	before=$(su "$db" -c "SET search_path = pg_catalog, pg_temp" -c "$tle_state")
 	{ hostile "$path_catalog_last"; echo '\set VERBOSITY verbose'; echo "\\i $script"; } >"$tmp/tle_refuse.sql"
-	if [ -n "$role" ]; then as "$role" "$db" -v ON_ERROR_STOP=1 -f "$tmp/tle_refuse.sql" >"$out" 2>&1 || rc=$?
-	else su "$db" -f "$tmp/tle_refuse.sql" >"$out" 2>&1 || rc=$?; fi
+	session "$db" "$role" "$tmp/tle_refuse.sql" "$out" || rc=$?
 	if [ $rc -eq 0 ]; then
 		fail "$db: $script ran in a session whose pg_temp holds the plants"
 	elif ! grep -qF 'ERROR:  55000: cannot register cruddur with pg_tle in a session that has temporary types or relations' "$out" ||
@@ -752,8 +757,7 @@ tle_results() {
 tle_limit() {
 	local db=$1 role=$2 stmt=$3 path=$4 plant=$5 out=$tmp/tle_limit.out rc=0 ran other
 	{ hostile "$path"; echo 'BEGIN;'; echo "$stmt"; echo 'ROLLBACK;'; } >"$tmp/tle_limit.sql"
-	if [ -n "$role" ]; then as "$role" "$db" -v ON_ERROR_STOP=1 -f "$tmp/tle_limit.sql" >"$out" 2>&1 || rc=$?
-	else su "$db" -f "$tmp/tle_limit.sql" >"$out" 2>&1 || rc=$?; fi
+	session "$db" "$role" "$tmp/tle_limit.sql" "$out" || rc=$?
 	ran=$(grep -c 'CRUDDUR-SEC planted object ran' "$out" || true)
 	other=$(grep 'CRUDDUR-SEC planted object ran' "$out" | grep -vcF "ran: $plant.~~(name, name) (as " || true)
 	if [ $rc -ne 0 ]; then
