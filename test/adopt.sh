@@ -35,26 +35,28 @@ if [ "$route" != c ]; then
 	bin/flavour "$dist" >/dev/null
 	script=$dist/cruddur-$route-adopt.sql
 fi
-if [ "$route" = rds ]; then
+# cruddur manages the tables: as an extension (C build, pg_tle route)
+extension="(SELECT extversion FROM pg_extension WHERE extname = 'cruddur') IS NOT NULL
+	AND 'public.users'::regclass IN (SELECT objid FROM pg_depend WHERE deptype = 'e')"
+case $route in
+rds)
 	# cruddur is the tables' and functions' in public, owned by the owner
 	managed="to_regprocedure('public.cruddur_adopt(regclass, regclass)') IS NOT NULL
 		AND (SELECT relowner::regrole::text FROM pg_class WHERE oid = to_regclass('public.users')) = '$owner'
-		AND EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('public.users') AND attname = 'cruds_count')"
-elif [ "$route" = pgtle ]; then
-	# the extension's, as on the C build, created by the owner from the
-	# scripts pg_tle stores (the extension depends on them)
-	managed="(SELECT extversion FROM pg_extension WHERE extname = 'cruddur') IS NOT NULL
-		AND 'public.users'::regclass IN (SELECT objid FROM pg_depend WHERE deptype = 'e')
+		AND EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('public.users') AND attname = 'cruds_count')" ;;
+pgtle)
+	# and created by the owner from the scripts pg_tle stores (the
+	# extension depends on them)
+	managed="$extension
 		AND (SELECT extowner::regrole::text FROM pg_extension WHERE extname = 'cruddur') = '$owner'
 		AND EXISTS (SELECT FROM pg_depend WHERE classid = 'pg_extension'::regclass
 					   AND objid = (SELECT oid FROM pg_extension WHERE extname = 'cruddur')
 					   AND refclassid = 'pg_proc'::regclass
-					   AND refobjid IN (SELECT oid FROM pg_proc WHERE pronamespace = to_regnamespace('pgtle')))"
-else
+					   AND refobjid IN (SELECT oid FROM pg_proc WHERE pronamespace = to_regnamespace('pgtle')))" ;;
+*)
 	script=$destdir$($pg_config --sharedir)/extension/cruddur_adopt.sql
-	managed="(SELECT extversion FROM pg_extension WHERE extname = 'cruddur') IS NOT NULL
-		AND 'public.users'::regclass IN (SELECT objid FROM pg_depend WHERE deptype = 'e')"
-fi
+	managed=$extension ;;
+esac
 echo "# route: $route ($script)"
 [ -r "$script" ] || { echo "not installed: $script"; exit 1; }
 
@@ -209,13 +211,13 @@ check "${id}_integer" "the integer reply_to is listed and the crud is top level"
 # refused DB WHY PATTERN...: the script, run as the owner, fails with an
 # output holding every PATTERN (grep -E), and changes nothing
 refused() {
-	local db=$1 why=$2 p; shift 2
+	local db=$1 why=$2 p missing=; shift 2
 	if PGUSER=$owner PGPASSWORD=$pw psql -X -At -v ON_ERROR_STOP=1 -d "$db" -f "$script" >"$tmp/$db.out" 2>&1; then
 		fail "$db: adopted although $why"
 	else
-		for p in "$@"; do grep -Eq "$p" "$tmp/$db.out" || break; done
-		grep -Eq "$p" "$tmp/$db.out" &&
-			ok "$db: refused ($why): $(grep -m1 ERROR "$tmp/$db.out")" || { cat "$tmp/$db.out"; fail "$db: wrong error, wanted /$p/"; }
+		for p in "$@"; do grep -Eq "$p" "$tmp/$db.out" || { missing=$p; break; }; done
+		if [ -z "$missing" ]; then ok "$db: refused ($why): $(grep -m1 ERROR "$tmp/$db.out")"
+		else cat "$tmp/$db.out"; fail "$db: wrong error, wanted /$missing/"; fi
 	fi
 	echo '{}' >"$tmp/$db.report"
 	check "$db" "after the failure: no cruddur, no schema cruddur_legacy, the legacy rows in place" "
