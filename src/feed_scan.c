@@ -512,8 +512,10 @@ typedef struct Authors
 	Relation	rel;
 	const AttrNumber *attnums;
 	TupleTableSlot *slot;		/* of users: the reader's users_slot */
-	IndexScanDesc scan;			/* of users_pkey */
-	IndexFetchTableData *fetch; /* of users, for the hints */
+	Relation	pkey;			/* users_pkey */
+	IndexScanDesc scan;			/* of pkey, NULL until a hint misses */
+	IndexFetchTableData *fetch; /* of users, for the hints; NULL until the
+								 * authors are needed */
 	BlockNumber nblocks;		/* of users, InvalidBlockNumber until needed */
 } Authors;
 
@@ -530,7 +532,7 @@ struct FeedReader
 	Relation	rel[R_NRELATIONS];	/* NULL until a read needs it */
 	TupleTableSlot *activities_slot;
 	TupleTableSlot *users_slot;
-	Authors		authors;		/* scan NULL until a read needs them */
+	Authors		authors;		/* fetch NULL until a read needs them */
 	int8		table_readable[2];	/* by R_ACTIVITIES/R_USERS: SELECT on
 									 * the whole table; -1 not yet known */
 };
@@ -559,11 +561,11 @@ reader_close(FeedReader *reader)
 	int			i;
 
 	if (authors->scan != NULL)
-	{
 		index_endscan(authors->scan);
+	if (authors->fetch != NULL)
 		table_index_fetch_end(authors->fetch);
-		authors->scan = NULL;
-	}
+	authors->scan = NULL;
+	authors->fetch = NULL;
 	if (reader->activities_slot != NULL)
 		ExecDropSingleTupleTableSlot(reader->activities_slot);
 	if (reader->users_slot != NULL)
@@ -681,14 +683,12 @@ open_authors(FeedReader *reader)
 {
 	Authors    *authors = &reader->authors;
 
-	if (authors->scan == NULL)
+	if (authors->fetch == NULL)
 	{
 		authors->rel = reader->rel[R_USERS];
+		authors->pkey = reader->rel[R_USERS_PKEY];
 		authors->attnums = rels_cache.users_attnums;
 		authors->slot = users_slot(reader);
-		authors->scan = cruddur_index_beginscan(authors->rel,
-												reader->rel[R_USERS_PKEY],
-												GetActiveSnapshot(), 1, 0);
 		authors->fetch = table_index_fetch_begin(authors->rel);
 		authors->nblocks = InvalidBlockNumber;
 	}
@@ -733,6 +733,10 @@ fetch_indexed(Authors *authors, Author *author)
 	ScanKeyData key;
 	ItemPointer tid;
 
+	/* begun here: most calls find every author by their hint */
+	if (authors->scan == NULL)
+		authors->scan = cruddur_index_beginscan(authors->rel, authors->pkey,
+												GetActiveSnapshot(), 1, 0);
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ,
 				UUIDPGetDatum(&author->uuid));
 	index_rescan(authors->scan, &key, 1, NULL, 0);
