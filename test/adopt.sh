@@ -234,7 +234,8 @@ as "$owner" "$db" -c "CREATE VIEW handles AS SELECT handle FROM users"
 refused "$db" "a view depends on the legacy table" 'view handles depends on table cruddur_legacy\.users'
 
 # 4b. (pg_tle route) Where cruddur is not registered with pg_tle, or pg_tle
-# is not enabled, it refuses before the first change, saying what to run
+# is not enabled, or this release's version is not, it refuses before the
+# first change, saying what to run
 # (not that the extension must be installed on the server, which RDS does
 # not allow); the registration taken back, then pg_tle dropped, by the
 # superuser.
@@ -247,6 +248,24 @@ if [ "$route" = pgtle ]; then
 	su "$db" -c "DROP EXTENSION pg_tle"
 	refused "$db" "pg_tle is not enabled" \
 		'ERROR: +pg_tle is not enabled in this database' 'HINT: .*CREATE EXTENSION pg_tle.*cruddur-pgtle\.sql'
+
+	# Another release registered: pg_tle's default version older than 1.2,
+	# which has no cruddur_adopt, still adopts into this release's; without
+	# this release's installation script it refuses first.
+	version=$(sed -n "s/^default_version = '\(.*\)'/\1/p" cruddur.control)
+	db=${id}_old_default
+	legacy "$db" -v with_bio=false -f test/fixtures/adopt/cruddur.sql
+	as "$owner" "$db" -c "SELECT pgtle.set_default_version('cruddur', '1.1')" >/dev/null
+	adopt "$db"
+	check "$db" "pg_tle's default version 1.1: adopted into $version" "
+		SELECT $managed AND (SELECT extversion FROM pg_extension WHERE extname = 'cruddur') = '$version'
+		   AND (SELECT count(*) FROM public.users) = 3"
+	db=${id}_no_version
+	legacy "$db" -v with_bio=false -f test/fixtures/adopt/cruddur.sql
+	as "$owner" "$db" -c "SELECT pgtle.set_default_version('cruddur', '1.1')" \
+		-c "SELECT pgtle.uninstall_extension('cruddur', '$version')" >/dev/null
+	refused "$db" "cruddur $version is not registered with pg_tle" \
+		"ERROR: +cruddur $version is not registered with pg_tle in this database" 'HINT: .*cruddur-pgtle\.sql.*pgtle_admin'
 fi
 
 # 4c. (pg_tle route) A role that may create schemas in the database (the
