@@ -786,6 +786,13 @@ pgtle_scenarios() {
 	install "$db" "$owner" '\i dist/cruddur-pgtle.sql' "$path_catalog_last" notemp
 	tle_results "$db"
 	tle_limit "$db" "$owner" "CREATE EXTENSION cruddur VERSION '1.1' SCHEMA public;" "$path_catalog_last" evil
+	# the oldest version, which has an installation script of its own (no
+	# update path to look up), then the default one
+	install "$db" "$owner" "CREATE EXTENSION cruddur VERSION '1.0' SCHEMA public;"
+	[ "$(su "$db" -c "SELECT extversion FROM pg_extension WHERE extname = 'cruddur'")" = 1.0 ] &&
+		ok "$db: cruddur 1.0 installed, after the session ended" ||
+		fail "$db: cruddur 1.0 is not installed after the installing session ended"
+	as "$owner" "$db" -c "DROP EXTENSION cruddur" >/dev/null
 	install "$db" "$owner" "CREATE EXTENSION cruddur SCHEMA public;"
 	[ "$(su "$db" -c "SELECT extversion FROM pg_extension WHERE extname = 'cruddur'")" = "$(sed -n "s/^default_version = '\(.*\)'/\1/p" cruddur.control)" ] &&
 		ok "$db: cruddur installed, at the default version, after the session ended" ||
