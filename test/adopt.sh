@@ -22,6 +22,7 @@
 #
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. test/route.bash
 . test/logins.bash cruddur_adopt
 owner=${id}_owner app=${id}_app
 logins "$owner" "$app"
@@ -252,20 +253,19 @@ if [ "$route" = pgtle ]; then
 	# Another release registered: pg_tle's default version older than 1.2,
 	# which has no cruddur_adopt, still adopts into this release's; without
 	# this release's installation script it refuses first.
-	version=$(sed -n "s/^default_version = '\(.*\)'/\1/p" cruddur.control)
 	db=${id}_old_default
 	legacy "$db" -v with_bio=false -f test/fixtures/adopt/cruddur.sql
 	as "$owner" "$db" -c "SELECT pgtle.set_default_version('cruddur', '1.1')" >/dev/null
 	adopt "$db"
-	check "$db" "pg_tle's default version 1.1: adopted into $version" "
-		SELECT $managed AND (SELECT extversion FROM pg_extension WHERE extname = 'cruddur') = '$version'
+	check "$db" "pg_tle's default version 1.1: adopted into $cruddur_version" "
+		SELECT $managed AND (SELECT extversion FROM pg_extension WHERE extname = 'cruddur') = '$cruddur_version'
 		   AND (SELECT count(*) FROM public.users) = 3"
 	db=${id}_no_version
 	legacy "$db" -v with_bio=false -f test/fixtures/adopt/cruddur.sql
 	as "$owner" "$db" -c "SELECT pgtle.set_default_version('cruddur', '1.1')" \
-		-c "SELECT pgtle.uninstall_extension('cruddur', '$version')" >/dev/null
-	refused "$db" "cruddur $version is not registered with pg_tle" \
-		"ERROR: +cruddur $version is not registered with pg_tle in this database" 'HINT: .*cruddur-pgtle\.sql.*pgtle_admin'
+		-c "SELECT pgtle.uninstall_extension('cruddur', '$cruddur_version')" >/dev/null
+	refused "$db" "cruddur $cruddur_version is not registered with pg_tle" \
+		"ERROR: +cruddur $cruddur_version is not registered with pg_tle in this database" 'HINT: .*cruddur-pgtle\.sql.*pgtle_admin'
 fi
 
 # 4c. (pg_tle route) A role that may create schemas in the database (the

@@ -9,6 +9,10 @@
 
 CRUDDUR_ROUTE=${CRUDDUR_ROUTE:-c}
 
+# The version a fresh install and ALTER EXTENSION ... UPDATE reach: the
+# control file's default
+cruddur_version=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" cruddur.control)
+
 # create_cruddur PSQL-OPTIONS...: install cruddur in the database (and as
 # the role) the options name, stopping at the first error
 create_cruddur() {

@@ -770,6 +770,13 @@ tle_limit() {
 	su "$db" -c "TRUNCATE evil.hits" -c "ALTER SEQUENCE evil.hit_count RESTART"
 }
 
+# at_version DB VERSION WHAT: cruddur is installed in DB at VERSION
+at_version() {
+	local v
+	v=$(su "$1" -c "SELECT extversion FROM pg_extension WHERE extname = 'cruddur'")
+	[ "$v" = "$2" ] && ok "$1: cruddur $2 $3" || fail "$1: cruddur at '$v', not $2 ($3)"
+}
+
 pgtle_scenarios() {
 	local db last from to old=$tmp/old
 	make -s rds >/dev/null || fail "make rds"
@@ -789,14 +796,10 @@ pgtle_scenarios() {
 	# the oldest version, which has an installation script of its own (no
 	# update path to look up), then the default one
 	install "$db" "$owner" "CREATE EXTENSION cruddur VERSION '1.0' SCHEMA public;"
-	[ "$(su "$db" -c "SELECT extversion FROM pg_extension WHERE extname = 'cruddur'")" = 1.0 ] &&
-		ok "$db: cruddur 1.0 installed, after the session ended" ||
-		fail "$db: cruddur 1.0 is not installed after the installing session ended"
+	at_version "$db" 1.0 "installed, after the session ended"
 	as "$owner" "$db" -c "DROP EXTENSION cruddur" >/dev/null
 	install "$db" "$owner" "CREATE EXTENSION cruddur SCHEMA public;"
-	[ "$(su "$db" -c "SELECT extversion FROM pg_extension WHERE extname = 'cruddur'")" = "$(sed -n "s/^default_version = '\(.*\)'/\1/p" cruddur.control)" ] &&
-		ok "$db: cruddur installed, at the default version, after the session ended" ||
-		fail "$db: cruddur is not installed at the default version after the installing session ended"
+	at_version "$db" "$cruddur_version" "installed at the default version, after the session ended"
 	seed "$db" public
 	grant_app_roles "$db"
 	run_calls "$db" owner public "$path_catalog_last" t1
@@ -825,8 +828,7 @@ pgtle_scenarios() {
 	tle_limit "$db" "" "ALTER EXTENSION cruddur UPDATE;" "$path_catalog_last" evil
 	tle_limit "$db" "" "ALTER EXTENSION cruddur UPDATE;" '"$user", public' public
 	install "$db" "" "ALTER EXTENSION cruddur UPDATE;" "pg_catalog, pg_temp"
-	[ "$(su "$db" -c "SELECT extversion FROM pg_extension WHERE extname = 'cruddur'")" = "$to" ] &&
-		ok "$db: updated from $from to $to" || fail "$db: not updated to $to"
+	at_version "$db" "$to" "updated from $from"
 	check_count "$db" public
 	run_calls "$db" super public "$path_catalog_last" t5
 	run_calls "$db" super public "$path_temp_first" t6

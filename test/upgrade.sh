@@ -31,9 +31,6 @@ cd "$(dirname "$0")/.."
 
 . test/suite.bash cruddur_upgrade
 
-# The version a fresh install and ALTER EXTENSION ... UPDATE reach.
-current=$(sed -n "s/^default_version *= *'\\(.*\\)'/\\1/p" cruddur.control)
-
 # Checksums of everything but the kept counts, which the updates recompute
 # (replies_count in 1.1, users.cruds_count in 1.2).
 checksums="SELECT (SELECT count(*) || ' ' || md5(string_agg((u.uuid, u.display_name, u.handle, u.email,
@@ -87,7 +84,7 @@ upgrade_vs_fresh() {
 		fail "pg_dump: $(cat "$tmp/pg_dump.log")"
 
 	as_route "$creator" update_cruddur 1.0 -d "$old" || fail "the update from 1.0 failed"
-	version_is "$old" "$current" "updated to $current"
+	version_is "$old" "$cruddur_version" "updated to $cruddur_version"
 
 	after=$(value "$old" "$checksums")
 	[ "$before" = "$after" ] || fail "data changed by the update: $before / $after"
@@ -99,8 +96,8 @@ upgrade_vs_fresh() {
 	catalog_of -d "$new" >"$tmp/$2_fresh.catalog"
 	[ "$(grep -c . "$tmp/$2_fresh.catalog")" -gt 100 ] || fail "catalog listing is too short"
 	diff -u "$tmp/$2_fresh.catalog" "$tmp/$2_upgraded.catalog" ||
-		fail "catalog of the upgraded database differs from a fresh $current install (- fresh, + upgraded)"
-	ok "catalog identical to a fresh $current install ($(grep -c . "$tmp/$2_fresh.catalog") lines)"
+		fail "catalog of the upgraded database differs from a fresh $cruddur_version install (- fresh, + upgraded)"
+	ok "catalog identical to a fresh $cruddur_version install ($(grep -c . "$tmp/$2_fresh.catalog") lines)"
 
 	if [ "$CRUDDUR_ROUTE" = c ]; then restored_1_0 "$creator" "$2" "$old" "$before"; else restored_upgraded "$creator" "$2" "$old"; fi
 
@@ -152,7 +149,7 @@ restored_1_0() {
 	[ "$(value "${old}_restored" "$checksums")" = "$before" ] ||
 		fail "a 1.0 dump restored under 1.1 changed the data"
 	check "${old}_restored" "a 1.0 dump restores under 1.1 with the same rows and exact replies_count" \
-		"SELECT ($wrong_counts) = 0 AND extversion = '$current' FROM pg_extension WHERE extname = 'cruddur'"
+		"SELECT ($wrong_counts) = 0 AND extversion = '$cruddur_version' FROM pg_extension WHERE extname = 'cruddur'"
 	catalog_of -d "${old}_restored" >"$tmp/$2_restored.catalog"
 	diff -u "$tmp/$2_fresh.catalog" "$tmp/$2_restored.catalog" ||
 		fail "catalog of the restored 1.0 dump differs from a fresh 1.1 install (- fresh, + restored)"
@@ -200,7 +197,7 @@ from_1_1() {
 		WHERE oid IN ('cruddur_activity(uuid)'::regprocedure, 'cruddur_user_feed(text, integer, timestamp, uuid)'::regprocedure)"
 	acl_before=$(value "$db" "$acls")
 	update_cruddur 1.1 -d "$db" || fail "the update from 1.1 failed"
-	version_is "$db" "$current" "1.1 updated to $current"
+	version_is "$db" "$cruddur_version" "1.1 updated to $cruddur_version"
 	check "$db" "cruds_count of every person counted by the update" "SELECT ($wrong_cruds) = 0 AND count(*) > 50 FROM users"
 	after=$(value "$db" "$reads")
 	[ "$before" = "$after" ] || fail "the user feeds and cruds of 1.1 read differently after the update"
