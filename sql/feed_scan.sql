@@ -201,6 +201,40 @@ SELECT json_array_elements(cruddur_home_feed())->>'handle' AS handle;
 SELECT cruddur_home_feed()::text = cruddur_ref.home_feed()::text AS same_as_reference;
 DELETE FROM users WHERE handle IN ('xavier_last', 'yvonne');
 
+-- Rows are fetched through the buffer each block was last read in, while
+-- that buffer still holds the block.  VACUUM FULL writes both tables anew
+-- (new files, the rows at other places): the same backend's reads after it
+-- are the reference's, every feed.
+INSERT INTO users (uuid, display_name, handle, email, cognito_user_id) VALUES
+('00000000-0000-7000-8000-0000000002a1', 'Rita', 'rita', 'r@example.com', 'sub-rita'),
+('00000000-0000-7000-8000-0000000002a2', 'Sam', 'sam', 's@example.com', 'sub-sam');
+INSERT INTO activities (uuid, user_uuid, message, created_at) VALUES
+('00000000-0000-7000-8000-0000000002b1', '00000000-0000-7000-8000-0000000002a1', 'rita 1', '2024-08-01 10:00:00'),
+('00000000-0000-7000-8000-0000000002b2', '00000000-0000-7000-8000-0000000002a2', 'sam 1', '2024-08-01 11:00:00');
+INSERT INTO activities (uuid, user_uuid, message, reply_to_activity_uuid, created_at) VALUES
+('00000000-0000-7000-8000-0000000002c1', '00000000-0000-7000-8000-0000000002a2', 'sam replies',
+ '00000000-0000-7000-8000-0000000002b1', '2024-08-01 12:00:00'),
+('00000000-0000-7000-8000-0000000002c2', '00000000-0000-7000-8000-0000000002a1', 'rita replies',
+ '00000000-0000-7000-8000-0000000002b1', '2024-08-01 13:00:00');
+CREATE TEMP TABLE before_rewrite AS
+SELECT cruddur_home_feed()::text AS home, cruddur_user_feed('rita')::text AS rita,
+	   cruddur_activity('00000000-0000-7000-8000-0000000002b1')::text AS crud;
+SELECT json_array_length(home::json) AS home_cruds,
+	   json_array_length((rita::json)->'activities') AS rita_cruds,
+	   json_array_length((crud::json)->'replies') AS replies
+  FROM before_rewrite;
+VACUUM FULL users;
+VACUUM FULL activities;
+SELECT cruddur_home_feed()::text = home AS home_same,
+	   cruddur_home_feed()::text = cruddur_ref.home_feed()::text AS home_reference,
+	   cruddur_user_feed('rita')::text = rita AS user_same,
+	   cruddur_user_feed('rita')::text = cruddur_ref.user_feed('rita')::text AS user_reference,
+	   cruddur_activity('00000000-0000-7000-8000-0000000002b1')::text = crud AS crud_same,
+	   cruddur_activity('00000000-0000-7000-8000-0000000002b1')::text
+		 = cruddur_ref.activity('00000000-0000-7000-8000-0000000002b1')::text AS crud_reference
+  FROM before_rewrite;
+DELETE FROM users WHERE handle IN ('rita', 'sam');
+
 -- Every feed, with the schema loosened by a superuser: each column the
 -- direct read takes gives what the SQL gives, NULL included (1.1 copied a
 -- NULL display_name or handle as if it were text, and crashed the backend)

@@ -20,4 +20,11 @@
 	index_beginscan(heap, index, snapshot, nkeys, norderbys)
 #endif
 
+/* PostgreSQL 16 renamed a relation's RelFileNode to RelFileLocator */
+#if PG_VERSION_NUM >= 160000
+#define cruddur_relation_locator(rel) ((rel)->rd_locator)
+#else
+#define cruddur_relation_locator(rel) ((rel)->rd_node)
+#endif
+
 #endif							/* CRUDDUR_COMPAT_H */

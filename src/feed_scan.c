@@ -14,11 +14,14 @@
  * call, and formats the rows with json_writer.c, so the text is the same as
  * the saved plan's.  The reads of one call (a person and their page, a crud
  * and its replies) share one FeedReader: the relations, slots and author
- * lookups the first opened serve the second.  The access methods take the predicate locks of
- * SERIALIZABLE as under the plan: the index pages and rows read, except that
- * an author found by their hint is locked by their row alone (its key
- * cannot be inserted again while the row lives, and changing the row
- * conflicts on the row).
+ * lookups the first opened serve the second.  The rows are fetched as
+ * heapam's index fetch does, except that each block is read through the
+ * buffer it was last read in while that buffer still holds it
+ * (read_block), for every call reads the same pages.  The predicate locks
+ * of SERIALIZABLE are taken as under the plan: the index pages and rows
+ * read, except that an author found by their hint is locked by their row
+ * alone (its key cannot be inserted again while the row lives, and changing
+ * the row conflicts on the row).
  *
  * It serves only when that is exactly what the query would return and check:
  * no ExecutorCheckPerms_hook (sepgsql) is loaded; neither table has row
@@ -39,6 +42,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/nbtree.h"
 #include "access/relation.h"
@@ -53,6 +57,7 @@
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/primnodes.h"
+#include "pgstat.h"
 #include "storage/bufmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -506,16 +511,119 @@ index_usable_now(Relation index)
 							  TransactionXmin);
 }
 
+/*
+ * Where the blocks the reads fetch rows from were last read, kept by the
+ * backend across calls: a buffer per block, by relation and block number
+ * modulo the size.  An entry only says which buffer to look in:
+ * ReadRecentBuffer takes it when the buffer still holds that block of that
+ * relation, which spares the buffer mapping's lookup (a hash and a shared
+ * lock, where the cores meet on the same pages), and otherwise the block is
+ * read as usual.  So stale entries need no invalidation.  The feeds' first
+ * pages, and their authors, are read by every call.
+ */
+#define RECENT_BLOCKS 4096
+
+typedef struct RecentBlock
+{
+	Oid			relid;
+	BlockNumber block;
+	Buffer		buffer;
+} RecentBlock;
+
+static RecentBlock *recent_blocks = NULL;
+
+/*
+ * Block "block" of "rel", pinned.  With "nblocks", a block that no buffer
+ * still holds is read only if it is below the relation's length, asked
+ * once into *nblocks (a system call); InvalidBuffer otherwise.  The block
+ * of an index entry exists; a hint's may be past the end, which is an error
+ * to read.
+ */
+static Buffer
+read_block(Relation rel, BlockNumber block, BlockNumber *nblocks)
+{
+	Oid			relid = RelationGetRelid(rel);
+	RecentBlock *recent;
+
+	if (recent_blocks == NULL)
+		recent_blocks = MemoryContextAllocZero(TopMemoryContext,
+											   sizeof(RecentBlock) * RECENT_BLOCKS);
+	recent = &recent_blocks[(block ^ murmurhash32(relid)) % RECENT_BLOCKS];
+	if (BufferIsValid(recent->buffer) && recent->relid == relid &&
+		recent->block == block &&
+		ReadRecentBuffer(cruddur_relation_locator(rel), MAIN_FORKNUM, block,
+						 recent->buffer))
+		return recent->buffer;
+	if (nblocks != NULL)
+	{
+		if (*nblocks == InvalidBlockNumber)
+			*nblocks = RelationGetNumberOfBlocks(rel);
+		if (block >= *nblocks)
+			return InvalidBuffer;
+	}
+	recent->relid = relid;
+	recent->block = block;
+	recent->buffer = ReadBuffer(rel, block);
+	return recent->buffer;
+}
+
+/*
+ * The next row of "scan" visible to its (MVCC) snapshot, into "slot", as
+ * index_getnext_slot would find it: each TID's HOT chain searched as
+ * heapam's index fetch searches it (the page pruned when first pinned, the
+ * SERIALIZABLE predicate lock taken on the row, the index told of chains
+ * all dead), but the block read through read_block.  "*current" is the
+ * buffer of the last row's block, kept pinned for the next row; the caller
+ * releases it.
+ */
+static bool
+next_row(IndexScanDesc scan, Buffer *current, HeapTuple tuple,
+		 TupleTableSlot *slot)
+{
+	Relation	heap = scan->heapRelation;
+	ItemPointer tid;
+
+	while ((tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
+	{
+		ItemPointerData member = *tid;	/* the search moves it along the chain */
+		BlockNumber block = ItemPointerGetBlockNumber(tid);
+		bool		all_dead = false;
+		bool		found;
+
+		if (!BufferIsValid(*current) || BufferGetBlockNumber(*current) != block)
+		{
+			if (BufferIsValid(*current))
+				ReleaseBuffer(*current);
+			*current = read_block(heap, block, NULL);
+			heap_page_prune_opt(heap, *current);
+		}
+		LockBuffer(*current, BUFFER_LOCK_SHARE);
+		found = heap_hot_search_buffer(&member, heap, *current,
+									   scan->xs_snapshot, tuple, &all_dead,
+									   true);
+		LockBuffer(*current, BUFFER_LOCK_UNLOCK);
+		/* as index_fetch_heap: not in recovery, where it may violate MVCC */
+		if (!scan->xactStartedInRecovery)
+			scan->kill_prior_tuple = all_dead;
+		if (found)
+		{
+			pgstat_count_heap_fetch(scan->indexRelation);
+			ExecStoreBufferHeapTuple(tuple, slot, *current);
+			return true;
+		}
+	}
+	return false;
+}
+
 /* What a call needs to look its authors up */
 typedef struct Authors
 {
 	Relation	rel;
 	const AttrNumber *attnums;
 	TupleTableSlot *slot;		/* of users: the reader's users_slot */
+	HeapTupleData tuple;		/* the row found by a hint, in the slot */
 	Relation	pkey;			/* users_pkey */
 	IndexScanDesc scan;			/* of pkey, NULL until a hint misses */
-	IndexFetchTableData *fetch; /* of users, for the hints; NULL until the
-								 * authors are needed */
 	BlockNumber nblocks;		/* of users, InvalidBlockNumber until needed */
 } Authors;
 
@@ -532,7 +640,7 @@ struct FeedReader
 	Relation	rel[R_NRELATIONS];	/* NULL until a read needs it */
 	TupleTableSlot *activities_slot;
 	TupleTableSlot *users_slot;
-	Authors		authors;		/* fetch NULL until a read needs them */
+	Authors		authors;		/* rel NULL until a read needs them */
 	int8		table_readable[2];	/* by R_ACTIVITIES/R_USERS: SELECT on
 									 * the whole table; -1 not yet known */
 };
@@ -562,10 +670,8 @@ reader_close(FeedReader *reader)
 
 	if (authors->scan != NULL)
 		index_endscan(authors->scan);
-	if (authors->fetch != NULL)
-		table_index_fetch_end(authors->fetch);
 	authors->scan = NULL;
-	authors->fetch = NULL;
+	authors->rel = NULL;
 	if (reader->activities_slot != NULL)
 		ExecDropSingleTupleTableSlot(reader->activities_slot);
 	if (reader->users_slot != NULL)
@@ -683,40 +789,49 @@ open_authors(FeedReader *reader)
 {
 	Authors    *authors = &reader->authors;
 
-	if (authors->fetch == NULL)
+	if (authors->rel == NULL)
 	{
 		authors->rel = reader->rel[R_USERS];
 		authors->pkey = reader->rel[R_USERS_PKEY];
 		authors->attnums = rels_cache.users_attnums;
 		authors->slot = users_slot(reader);
-		authors->fetch = table_index_fetch_begin(authors->rel);
 		authors->nblocks = InvalidBlockNumber;
 	}
 	return authors;
 }
 
-/* Whether the row at the author's hint is their visible row, into the slot */
+/*
+ * Whether the row at the author's hint is their visible row, into the slot:
+ * the hint's HOT chain searched as heapam's index fetch searches it (see
+ * next_row).  The block may be past the end: VACUUM may have truncated the
+ * table between two calls (it gives its lock back before the invalidation
+ * that empties the map is sent); it cannot shrink while we hold our lock.
+ */
 static bool
 fetch_hinted(Authors *authors, Author *author)
 {
-	ItemPointerData tid = author->tid;	/* the fetch moves it along the chain */
-	bool		call_again = false;
+	ItemPointerData tid = author->tid;	/* the search moves it along the chain */
+	Buffer		buffer;
+	bool		found;
 	bool		isnull;
 	Datum		value;
 
 	if (!ItemPointerIsValid(&tid))
 		return false;
-
-	/*
-	 * Past the end is an error to read.  VACUUM's truncation is followed by
-	 * an invalidation that empties the map, so this is only a guard; the
-	 * table cannot shrink while we hold our lock.
-	 */
-	if (authors->nblocks == InvalidBlockNumber)
-		authors->nblocks = RelationGetNumberOfBlocks(authors->rel);
-	if (ItemPointerGetBlockNumber(&tid) >= authors->nblocks ||
-		!table_index_fetch_tuple(authors->fetch, &tid, GetActiveSnapshot(),
-								 authors->slot, &call_again, NULL))
+	buffer = read_block(authors->rel, ItemPointerGetBlockNumber(&tid),
+						&authors->nblocks);
+	if (!BufferIsValid(buffer))
+		return false;
+	heap_page_prune_opt(authors->rel, buffer);
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	found = heap_hot_search_buffer(&tid, authors->rel, buffer,
+								   GetActiveSnapshot(), &authors->tuple,
+								   NULL, true);
+	LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
+	if (found)
+		ExecStoreBufferHeapTuple(&authors->tuple, authors->slot, buffer);
+	ReleaseBuffer(buffer);
+	if (!found)
 		return false;
 	value = slot_getattr(authors->slot, authors->attnums[U_UUID], &isnull);
 	return !isnull && memcmp(DatumGetUUIDP(value)->data, author->uuid.data,
@@ -893,6 +1008,8 @@ feed_scan(FeedReader *reader, FeedKind kind, Datum key, const Datum *cursor,
 	int			nkeys = 0;
 	IndexScanDesc scan;
 	TupleTableSlot *slot;
+	Buffer		current = InvalidBuffer;
+	HeapTupleData tuple;
 	Authors    *authors;
 	int			i;
 
@@ -943,7 +1060,7 @@ feed_scan(FeedReader *reader, FeedKind kind, Datum key, const Datum *cursor,
 	index_rescan(scan, keys, nkeys, NULL, 0);
 
 	while (*nrows < page_size &&
-		   index_getnext_slot(scan, ForwardScanDirection, slot))
+		   next_row(scan, &current, &tuple, slot))
 	{
 		Datum		values[MAX_FIELDS];
 		bool		nulls[MAX_FIELDS];
@@ -1000,8 +1117,10 @@ feed_scan(FeedReader *reader, FeedKind kind, Datum key, const Datum *cursor,
 		json_append_object(buf, object, values, nulls);
 	}
 
-	index_endscan(scan);
 	ExecClearTuple(slot);
+	if (BufferIsValid(current))
+		ReleaseBuffer(current);
+	index_endscan(scan);
 	return true;
 }
 
@@ -1066,6 +1185,8 @@ person_scan(FeedReader *reader, Datum handle, StringInfo buf,
 	ScanKeyData key;
 	IndexScanDesc scan;
 	TupleTableSlot *slot;
+	Buffer		current = InvalidBuffer;
+	HeapTupleData tuple;
 
 	*found = false;
 	if (ExecutorCheckPerms_hook != NULL || !ActiveSnapshotSet() ||
@@ -1085,7 +1206,7 @@ person_scan(FeedReader *reader, Datum handle, StringInfo buf,
 								   reader->rel[R_USERS_HANDLE_IDX],
 								   GetActiveSnapshot(), 1, 0);
 	index_rescan(scan, &key, 1, NULL, 0);
-	if (index_getnext_slot(scan, ForwardScanDirection, slot))
+	if (next_row(scan, &current, &tuple, slot))
 	{
 		Datum		values[MAX_FIELDS];
 		bool		nulls[MAX_FIELDS];
@@ -1101,7 +1222,9 @@ person_scan(FeedReader *reader, Datum handle, StringInfo buf,
 											&isnull));
 		*found = true;
 	}
-	index_endscan(scan);
 	ExecClearTuple(slot);
+	if (BufferIsValid(current))
+		ReleaseBuffer(current);
+	index_endscan(scan);
 	return true;
 }
