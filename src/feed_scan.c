@@ -621,7 +621,7 @@ typedef struct Authors
 	Relation	rel;
 	const AttrNumber *attnums;
 	TupleTableSlot *slot;		/* of users: the reader's users_slot */
-	HeapTupleData tuple;		/* the row found by a hint, in the slot */
+	HeapTupleData tuple;		/* the author's row found, in the slot */
 	Relation	pkey;			/* users_pkey */
 	IndexScanDesc scan;			/* of pkey, NULL until a hint misses */
 	BlockNumber nblocks;		/* of users, InvalidBlockNumber until needed */
@@ -846,7 +846,8 @@ static bool
 fetch_indexed(Authors *authors, Author *author)
 {
 	ScanKeyData key;
-	ItemPointer tid;
+	Buffer		buffer = InvalidBuffer;
+	bool		found;
 
 	/* begun here: most calls find every author by their hint */
 	if (authors->scan == NULL)
@@ -855,18 +856,13 @@ fetch_indexed(Authors *authors, Author *author)
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ,
 				UUIDPGetDatum(&author->uuid));
 	index_rescan(authors->scan, &key, 1, NULL, 0);
-	while ((tid = index_getnext_tid(authors->scan,
-									ForwardScanDirection)) != NULL)
-	{
-		ItemPointerData root = *tid;	/* index_fetch_heap moves it */
-
-		if (index_fetch_heap(authors->scan, authors->slot))
-		{
-			author->tid = root;
-			return true;
-		}
-	}
-	return false;
+	found = next_row(authors->scan, &buffer, &authors->tuple, authors->slot);
+	/* the index's TID: next_row searched the chain from a copy of it */
+	if (found)
+		author->tid = authors->scan->xs_heaptid;
+	if (BufferIsValid(buffer))
+		ReleaseBuffer(buffer);
+	return found;
 }
 
 /*
