@@ -568,6 +568,30 @@ read_block(Relation rel, BlockNumber block, BlockNumber *nblocks)
 }
 
 /*
+ * Whether the HOT chain at "tid" in pinned block "buffer" of "heap" has a
+ * member visible to "snapshot", stored into "slot" (in "tuple", which the
+ * slot points to) as heapam's index fetch stores it: the search takes the
+ * SERIALIZABLE predicate lock on the row and checks conflicts, and sets
+ * *all_dead (when given) if every member is dead to everyone.
+ */
+static bool
+fetch_in_block(Relation heap, Buffer buffer, ItemPointer tid,
+			   Snapshot snapshot, HeapTuple tuple, bool *all_dead,
+			   TupleTableSlot *slot)
+{
+	ItemPointerData member = *tid;	/* the search moves it along the chain */
+	bool		found;
+
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	found = heap_hot_search_buffer(&member, heap, buffer, snapshot, tuple,
+								   all_dead, true);
+	LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
+	if (found)
+		ExecStoreBufferHeapTuple(tuple, slot, buffer);
+	return found;
+}
+
+/*
  * The next row of "scan" visible to its (MVCC) snapshot, into "slot", as
  * index_getnext_slot would find it: each TID's HOT chain searched as
  * heapam's index fetch searches it (the page pruned when first pinned, the
@@ -585,7 +609,6 @@ next_row(IndexScanDesc scan, Buffer *current, HeapTuple tuple,
 
 	while ((tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
 	{
-		ItemPointerData member = *tid;	/* the search moves it along the chain */
 		BlockNumber block = ItemPointerGetBlockNumber(tid);
 		bool		all_dead = false;
 		bool		found;
@@ -597,18 +620,14 @@ next_row(IndexScanDesc scan, Buffer *current, HeapTuple tuple,
 			*current = read_block(heap, block, NULL);
 			heap_page_prune_opt(heap, *current);
 		}
-		LockBuffer(*current, BUFFER_LOCK_SHARE);
-		found = heap_hot_search_buffer(&member, heap, *current,
-									   scan->xs_snapshot, tuple, &all_dead,
-									   true);
-		LockBuffer(*current, BUFFER_LOCK_UNLOCK);
+		found = fetch_in_block(heap, *current, tid, scan->xs_snapshot, tuple,
+							   &all_dead, slot);
 		/* as index_fetch_heap: not in recovery, where it may violate MVCC */
 		if (!scan->xactStartedInRecovery)
 			scan->kill_prior_tuple = all_dead;
 		if (found)
 		{
 			pgstat_count_heap_fetch(scan->indexRelation);
-			ExecStoreBufferHeapTuple(tuple, slot, *current);
 			return true;
 		}
 	}
@@ -810,26 +829,21 @@ open_authors(FeedReader *reader)
 static bool
 fetch_hinted(Authors *authors, Author *author)
 {
-	ItemPointerData tid = author->tid;	/* the search moves it along the chain */
 	Buffer		buffer;
 	bool		found;
 	bool		isnull;
 	Datum		value;
 
-	if (!ItemPointerIsValid(&tid))
+	if (!ItemPointerIsValid(&author->tid))
 		return false;
-	buffer = read_block(authors->rel, ItemPointerGetBlockNumber(&tid),
+	buffer = read_block(authors->rel, ItemPointerGetBlockNumber(&author->tid),
 						&authors->nblocks);
 	if (!BufferIsValid(buffer))
 		return false;
 	heap_page_prune_opt(authors->rel, buffer);
-	LockBuffer(buffer, BUFFER_LOCK_SHARE);
-	found = heap_hot_search_buffer(&tid, authors->rel, buffer,
-								   GetActiveSnapshot(), &authors->tuple,
-								   NULL, true);
-	LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
-	if (found)
-		ExecStoreBufferHeapTuple(&authors->tuple, authors->slot, buffer);
+	found = fetch_in_block(authors->rel, buffer, &author->tid,
+						   GetActiveSnapshot(), &authors->tuple, NULL,
+						   authors->slot);
 	ReleaseBuffer(buffer);
 	if (!found)
 		return false;
@@ -857,7 +871,7 @@ fetch_indexed(Authors *authors, Author *author)
 				UUIDPGetDatum(&author->uuid));
 	index_rescan(authors->scan, &key, 1, NULL, 0);
 	found = next_row(authors->scan, &buffer, &authors->tuple, authors->slot);
-	/* the index's TID: next_row searched the chain from a copy of it */
+	/* the index's TID: the search moved only a copy of it along the chain */
 	if (found)
 		author->tid = authors->scan->xs_heaptid;
 	if (BufferIsValid(buffer))
