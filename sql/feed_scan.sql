@@ -238,8 +238,11 @@ DELETE FROM users WHERE handle IN ('rita', 'sam');
 -- A read marks the index entries of rows dead to everyone, as an index
 -- scan does (kill_prior_tuple): the next read is not given them.  Kim's
 -- ten newest cruds are deleted; the first read of her page is given all
--- twelve entries of activities_user_feed_idx, the second only the two
--- that live.  (autovacuum, which would remove them first, is held off.
+-- twelve entries of activities_user_feed_idx, the next only the two that
+-- live.  (autovacuum, which would remove them first, is held off.  A
+-- snapshot of another backend, such as an autovacuum ANALYZE of another
+-- table, may keep the rows from being dead to everyone for a moment: the
+-- next reads are retried for a second until one is given at most two.
 -- On the SQL flavour's routes the plan may take another index: the counts
 -- are the C build's, see test/route.bash.)
 ALTER TABLE activities SET (autovacuum_enabled = off);
@@ -252,15 +255,29 @@ SELECT ('00000000-0000-7000-8000-0000000005' || lpad(i::text, 2, '0'))::uuid,
   FROM generate_series(1, 12) i;
 DELETE FROM activities
  WHERE user_uuid = '00000000-0000-7000-8000-0000000005a1' AND message <> ALL (ARRAY['kim 1', 'kim 2']);
-BEGIN;
-SELECT pg_stat_get_xact_tuples_returned('activities_user_feed_idx'::regclass) AS entries \gset
-SELECT json_array_length(cruddur_user_feed('kim')->'activities') AS first_read;
-SELECT pg_stat_get_xact_tuples_returned('activities_user_feed_idx'::regclass) - :entries AS index_entries_given;
-SELECT pg_stat_get_xact_tuples_returned('activities_user_feed_idx'::regclass) AS entries \gset
-SELECT json_array_length(cruddur_user_feed('kim')->'activities') AS second_read;
-SELECT pg_stat_get_xact_tuples_returned('activities_user_feed_idx'::regclass) - :entries AS index_entries_given;
-COMMIT;
-SELECT cruddur_user_feed('kim')::text = cruddur_ref.user_feed('kim')::text AS same_as_reference;
+-- The entries of activities_user_feed_idx a read of Kim's page is given;
+-- with "until_at_most", the reads are retried until one is given at most
+-- that many, 10 reads 0.1 s apart, and the last one's count returned
+CREATE FUNCTION pg_temp.kim_entries_given(until_at_most bigint DEFAULT NULL)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+	before bigint;
+	given bigint;
+BEGIN
+	FOR i IN 1..10 LOOP
+		before := pg_stat_get_xact_tuples_returned('activities_user_feed_idx'::regclass);
+		PERFORM cruddur_user_feed('kim');
+		given := pg_stat_get_xact_tuples_returned('activities_user_feed_idx'::regclass) - before;
+		EXIT WHEN until_at_most IS NULL OR given <= until_at_most;
+		PERFORM pg_sleep(0.1);
+	END LOOP;
+	RETURN given;
+END
+$$;
+SELECT pg_temp.kim_entries_given() AS index_entries_given;
+SELECT pg_temp.kim_entries_given(2) AS index_entries_given;
+SELECT json_array_length(cruddur_user_feed('kim')->'activities') AS cruds,
+	   cruddur_user_feed('kim')::text = cruddur_ref.user_feed('kim')::text AS same_as_reference;
 DELETE FROM users WHERE handle = 'kim';
 ALTER TABLE activities RESET (autovacuum_enabled);
 

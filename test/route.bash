@@ -146,7 +146,7 @@ unlisted() {
 			my @plus = grep { !/^\+\+\+/ } $h =~ /^\+(.*)$/mg;
 			my $empty = @plus == 3 && $plus[2] eq "(0 rows)" && $plus[1] =~ /^-+(\+-+)*$/;
 			my $membership = $h =~ /^-\s+(function|extversion)\s+\|/m;
-			my $descents = $h =~ / AS (users_pkey_descents|index_entries_given);$/m && @plus == 1 && $plus[0] =~ /^\s+\d+$/;
+			my $descents = $h =~ / AS (users_pkey_descents|index_entries_given);$/m && @plus && !grep { !/^\s+\d+$/ } @plus;
 			print $h unless ($ENV{ROUTE} eq "rds" && $empty && $membership) || $descents;
 		}' "$1"
 }
