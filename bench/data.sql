@@ -19,7 +19,8 @@
  *   -v many_replies=N a crud that never expires with N replies
  *   (bench.many), for the cost of the largest person and crud;
  * - bench.ids: numbered unexpired top-level cruds with replies (those the
- *   app opens), for picking one at random in pgbench.
+ *   app opens), for picking one at random in pgbench; bench.pick(n), the
+ *   same as a constant array, for picking one with no table lookup.
  */
 \set ON_ERROR_STOP on
 \if :{?people}
@@ -128,6 +129,12 @@ SELECT row_number() OVER (ORDER BY uuid) AS n, uuid FROM public.activities
    AND (expires_at IS NULL OR expires_at > timezone('UTC', now()) + interval '1 hour')
    AND uuid NOT IN (SELECT uuid FROM bench.many);
 CREATE UNIQUE INDEX ON bench.ids (n);
+-- bench.pick(n): the uuid of bench.ids' n-th as a constant of the function
+-- (inlined into the plan), for a test given its crud's uuid as the app
+-- gives it, with no lookup in the statement.
+SELECT format('CREATE FUNCTION bench.pick(n bigint) RETURNS uuid LANGUAGE sql IMMUTABLE PARALLEL SAFE AS %L',
+			  format('SELECT (%L::pg_catalog.uuid[])[n]', array_agg(uuid ORDER BY n)))
+  FROM bench.ids \gexec
 
 DROP TABLE bench.people, bench.recent;
 VACUUM (ANALYZE) public.users, public.activities, bench.ids;
