@@ -423,6 +423,79 @@ SELECT pg_stat_get_xact_numscans('users_pkey'::regclass) - :scans_before AS user
 COMMIT;
 DELETE FROM users WHERE handle = 'dora';
 
+-- A crud is looked for where it was found last time too (the root of its
+-- HOT chain, checked against the snapshot and the uuid).  pg_temp.flo(n):
+-- the crud as the last of n calls shows it, and whether that is the
+-- reference's; pg_temp.descents(): the descents of activities_pkey the n
+-- calls made.
+INSERT INTO users (uuid, display_name, handle, email, cognito_user_id) VALUES
+('00000000-0000-7000-8000-0000000005a1', 'Flo', 'flo', 'flo@example.com', 'sub-flo');
+INSERT INTO activities (uuid, user_uuid, message, created_at) VALUES
+('00000000-0000-7000-8000-0000000005b1', '00000000-0000-7000-8000-0000000005a1', 'flo 1', '2024-07-01 10:00:00');
+INSERT INTO activities (uuid, user_uuid, message, reply_to_activity_uuid, created_at) VALUES
+('00000000-0000-7000-8000-0000000005c1', '00000000-0000-7000-8000-0000000005a1', 'flo replies',
+ '00000000-0000-7000-8000-0000000005b1', '2024-07-01 11:00:00');
+CREATE FUNCTION pg_temp.flo(calls int)
+RETURNS TABLE (shown text, same_as_reference boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+	-- (the count may hold scans of earlier statements not yet reported)
+	scans_before bigint := pg_stat_get_xact_numscans('activities_pkey'::regclass);
+	crud json;
+BEGIN
+	FOR i IN 1..calls LOOP
+		crud := cruddur_activity('00000000-0000-7000-8000-0000000005b1');
+	END LOOP;
+	PERFORM set_config('cruddur_test.descents',
+		(pg_stat_get_xact_numscans('activities_pkey'::regclass) - scans_before)::text, false);
+	shown := CASE WHEN crud IS NULL THEN 'no crud' ELSE
+		format('%s, %s likes, at %s, %s replies', crud->'activity'->>'message',
+			   crud->'activity'->>'likes_count', crud->'activity'->>'created_at',
+			   json_array_length(crud->'replies')) END;
+	same_as_reference := crud::text IS NOT DISTINCT FROM
+		cruddur_ref.activity('00000000-0000-7000-8000-0000000005b1')::text;
+	RETURN NEXT;
+END
+$$;
+CREATE FUNCTION pg_temp.descents() RETURNS bigint LANGUAGE sql
+AS $$ SELECT current_setting('cruddur_test.descents')::bigint $$;
+-- the first call descends; five more do not, after an edit in place too
+SELECT * FROM pg_temp.flo(1);
+SELECT pg_temp.descents() AS activities_pkey_descents;
+BEGIN;
+SELECT pg_stat_get_xact_tuples_hot_updated('activities'::regclass) AS hot_before \gset
+UPDATE activities SET likes_count = 3, message = 'flo 1, edited'
+ WHERE uuid = '00000000-0000-7000-8000-0000000005b1';
+SELECT pg_stat_get_xact_tuples_hot_updated('activities'::regclass) - :hot_before AS hot_updates;
+COMMIT;
+SELECT * FROM pg_temp.flo(5);
+SELECT pg_temp.descents() AS activities_pkey_descents;
+-- moved by an update of an indexed column: one descent finds its new place
+UPDATE activities SET created_at = '2024-07-01 10:30:00'
+ WHERE uuid = '00000000-0000-7000-8000-0000000005b1';
+SELECT * FROM pg_temp.flo(5);
+SELECT pg_temp.descents() AS activities_pkey_descents;
+-- moved again in a transaction rolled back: the hint the transaction left
+-- leads to a version that never was, and one descent finds the crud
+BEGIN;
+UPDATE activities SET created_at = '2024-07-01 10:45:00'
+ WHERE uuid = '00000000-0000-7000-8000-0000000005b1';
+SELECT * FROM pg_temp.flo(1);
+SELECT pg_temp.descents() AS activities_pkey_descents;
+ROLLBACK;
+SELECT * FROM pg_temp.flo(5);
+SELECT pg_temp.descents() AS activities_pkey_descents;
+-- deleted: every call asks the index, which finds none; rolled back, the
+-- hint serves again
+BEGIN;
+DELETE FROM activities WHERE uuid = '00000000-0000-7000-8000-0000000005b1';
+SELECT * FROM pg_temp.flo(2);
+SELECT pg_temp.descents() AS activities_pkey_descents;
+ROLLBACK;
+SELECT * FROM pg_temp.flo(2);
+SELECT pg_temp.descents() AS activities_pkey_descents;
+DELETE FROM users WHERE handle = 'flo';
+
 -- One call's two reads each go their own way (a call's reads share one
 -- reader): with activities_replies_idx not as the install script made it,
 -- the crud comes straight from activities_pkey and its replies by plan;

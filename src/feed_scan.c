@@ -8,20 +8,21 @@
  * opening every relation of the plan and building its nodes and
  * expressions, for twenty rows.  Here a page walks the index that orders
  * the feed (activities_home_feed_idx, activities_user_feed_idx,
- * activities_replies_idx, or activities_pkey for one crud) with the calling
- * statement's snapshot (what SPI read-only would see), skips the rows the
- * query's quals skip, looks each author up in users' primary key once per
- * call, and formats the rows with json_writer.c, so the text is the same as
- * the saved plan's.  The reads of one call (a person and their page, a crud
- * and its replies) share one FeedReader: the relations, slots and author
- * lookups the first opened serve the second.  The rows are fetched as
- * heapam's index fetch does, except that each block is read through the
- * buffer it was last read in while that buffer still holds it
+ * activities_replies_idx, or activities_pkey for one crud, which is first
+ * looked for where it was found last time) with the calling statement's
+ * snapshot (what SPI read-only would see), skips the rows the query's quals
+ * skip, looks each author up once per call (likewise, else in users'
+ * primary key), and formats the rows with json_writer.c, so the text is the
+ * same as the saved plan's.  The reads of one call (a person and their
+ * page, a crud and its replies) share one FeedReader: the relations, slots
+ * and author lookups the first opened serve the second.  The rows are
+ * fetched as heapam's index fetch does, except that each block is read
+ * through the buffer it was last read in while that buffer still holds it
  * (read_block), for every call reads the same pages.  The predicate locks
  * of SERIALIZABLE are taken as under the plan: the index pages and rows
- * read, except that an author found by their hint is locked by their row
- * alone (its key cannot be inserted again while the row lives, and changing
- * the row conflicts on the row).
+ * read, except that an author or a crud found by its hint is locked by its
+ * row alone (its key cannot be inserted again while the row lives, and
+ * changing the row conflicts on the row).
  *
  * It serves only when that is exactly what the query would return and check:
  * no ExecutorCheckPerms_hook (sepgsql) is loaded; neither table has row
@@ -263,6 +264,39 @@ static authors_hash *authors_map = NULL;
 static Oid	authors_relid = InvalidOid;
 static uint64 calls = 0;
 
+/*
+ * Where each crud read by its uuid (FEED_ACTIVITY) was found, kept by the
+ * backend across calls for one activities relation as the authors' hints
+ * are, and only a hint in the same way: the TID activities_pkey holds for
+ * the crud, the root of its HOT chain.  Opening a crud is then one heap
+ * fetch instead of a descent of activities_pkey, whose upper pages every
+ * backend pins on every call (under load they cost more than the rest of
+ * the crud's read).  Emptied when full: at most CRUDS_MAX cruds, held in
+ * 32768 buckets of 24 bytes (768 kB).
+ */
+#define CRUDS_MAX 29000
+
+typedef struct CrudHint
+{
+	pg_uuid_t	uuid;			/* key */
+	char		status;			/* simplehash's */
+	ItemPointerData tid;		/* the TID activities_pkey holds for it */
+} CrudHint;
+
+#define SH_PREFIX cruds
+#define SH_ELEMENT_TYPE CrudHint
+#define SH_KEY_TYPE pg_uuid_t
+#define SH_KEY uuid
+#define SH_HASH_KEY(tb, key) author_hash(&(key))
+#define SH_EQUAL(tb, a, b) (memcmp((a).data, (b).data, UUID_LEN) == 0)
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+static cruds_hash *cruds_map = NULL;
+static Oid	cruds_relid = InvalidOid;
+
 static void
 invalidate_relations(Datum arg, Oid relid)
 {
@@ -271,7 +305,7 @@ invalidate_relations(Datum arg, Oid relid)
 	if (!OidIsValid(relid))
 	{
 		rels_cache.valid = false;
-		authors_relid = InvalidOid;
+		authors_relid = cruds_relid = InvalidOid;
 		return;
 	}
 	for (i = 0; i < R_NRELATIONS; i++)
@@ -279,6 +313,8 @@ invalidate_relations(Datum arg, Oid relid)
 			rels_cache.valid = false;
 	if (relid == authors_relid)
 		authors_relid = InvalidOid;
+	if (relid == cruds_relid)
+		cruds_relid = InvalidOid;
 }
 
 /*
@@ -820,35 +856,37 @@ open_authors(FeedReader *reader)
 }
 
 /*
- * Whether the row at the author's hint is their visible row, into the slot:
- * the hint's HOT chain searched as heapam's index fetch searches it (see
- * next_row).  The block may be past the end: VACUUM may have truncated the
- * table between two calls (it gives its lock back before the invalidation
- * that empties the map is sent); it cannot shrink while we hold our lock.
+ * Whether the row at hint "tid" of "rel" is the visible row whose uuid
+ * (column "attnum") is "uuid", into "slot" (in "tuple"): the hint's HOT
+ * chain searched as heapam's index fetch searches it (see next_row).  The
+ * block may be past the end (*nblocks, see read_block): VACUUM may have
+ * truncated the table between two calls (it gives its lock back before the
+ * invalidation that empties the hints is sent); it cannot shrink while we
+ * hold our lock.
  */
 static bool
-fetch_hinted(Authors *authors, Author *author)
+fetch_hinted(Relation rel, ItemPointer tid, AttrNumber attnum,
+			 const pg_uuid_t *uuid, BlockNumber *nblocks, HeapTuple tuple,
+			 TupleTableSlot *slot)
 {
 	Buffer		buffer;
 	bool		found;
 	bool		isnull;
 	Datum		value;
 
-	if (!ItemPointerIsValid(&author->tid))
+	if (!ItemPointerIsValid(tid))
 		return false;
-	buffer = read_block(authors->rel, ItemPointerGetBlockNumber(&author->tid),
-						&authors->nblocks);
+	buffer = read_block(rel, ItemPointerGetBlockNumber(tid), nblocks);
 	if (!BufferIsValid(buffer))
 		return false;
-	heap_page_prune_opt(authors->rel, buffer);
-	found = fetch_in_block(authors->rel, buffer, &author->tid,
-						   GetActiveSnapshot(), &authors->tuple, NULL,
-						   authors->slot);
+	heap_page_prune_opt(rel, buffer);
+	found = fetch_in_block(rel, buffer, tid, GetActiveSnapshot(), tuple, NULL,
+						   slot);
 	ReleaseBuffer(buffer);
 	if (!found)
 		return false;
-	value = slot_getattr(authors->slot, authors->attnums[U_UUID], &isnull);
-	return !isnull && memcmp(DatumGetUUIDP(value)->data, author->uuid.data,
+	value = slot_getattr(slot, attnum, &isnull);
+	return !isnull && memcmp(DatumGetUUIDP(value)->data, uuid->data,
 							 UUID_LEN) == 0;
 }
 
@@ -912,7 +950,10 @@ find_author(Authors *authors, const pg_uuid_t *uuid)
 		return author;
 	author->call = calls;
 
-	author->found = fetch_hinted(authors, author);
+	author->found = fetch_hinted(authors->rel, &author->tid,
+								 authors->attnums[U_UUID], &author->uuid,
+								 &authors->nblocks, &authors->tuple,
+								 authors->slot);
 	if (!author->found)
 		author->found = fetch_indexed(authors, author);
 	if (author->found)
@@ -930,6 +971,43 @@ find_author(Authors *authors, const pg_uuid_t *uuid)
 		ExecClearTuple(authors->slot);
 	}
 	return author;
+}
+
+
+/*
+ * The crud hints of activities relation "rel", emptied in place when full
+ * or of another relation (the buckets, once grown, kept as the authors'
+ * are).
+ */
+static cruds_hash *
+crud_hints(Relation rel)
+{
+	if (cruds_map == NULL)
+		cruds_map = cruds_create(TopMemoryContext, 1024, NULL);
+	if (cruds_relid != RelationGetRelid(rel) ||
+		cruds_map->members >= CRUDS_MAX)
+	{
+		cruds_reset(cruds_map);
+		cruds_relid = RelationGetRelid(rel);
+	}
+	return cruds_map;
+}
+
+/*
+ * Whether the crud of uuid "uuid" is found by its hint in activities "rel",
+ * into "slot" (in "tuple"): then it is the one row activities_pkey would
+ * give, for the key allows one visible row per uuid.
+ */
+static bool
+fetch_crud_hinted(Relation rel, const pg_uuid_t *uuid, HeapTuple tuple,
+				  TupleTableSlot *slot)
+{
+	CrudHint   *hint = cruds_lookup(crud_hints(rel), *uuid);
+	BlockNumber nblocks = InvalidBlockNumber;
+
+	return hint != NULL &&
+		fetch_hinted(rel, &hint->tid, rels_cache.activities_attnums[A_UUID],
+					 uuid, &nblocks, tuple, slot);
 }
 
 
@@ -1016,7 +1094,8 @@ feed_scan(FeedReader *reader, FeedKind kind, Datum key, const Datum *cursor,
 	const pg_uuid_t *after_uuid = NULL;
 	ScanKeyData keys[2];
 	int			nkeys = 0;
-	IndexScanDesc scan;
+	int			hinted = 0;
+	IndexScanDesc scan = NULL;
 	TupleTableSlot *slot;
 	Buffer		current = InvalidBuffer;
 	HeapTupleData tuple;
@@ -1064,19 +1143,33 @@ feed_scan(FeedReader *reader, FeedKind kind, Datum key, const Datum *cursor,
 		reader->activities_slot = table_slot_create(reader->rel[R_ACTIVITIES],
 													NULL);
 	slot = reader->activities_slot;
-	scan = cruddur_index_beginscan(reader->rel[R_ACTIVITIES],
-								   reader->rel[feed->index],
-								   GetActiveSnapshot(), nkeys, 0);
-	index_rescan(scan, keys, nkeys, NULL, 0);
+
+	/* a crud by its uuid: its one row where it was found last, if still so */
+	if (feed->unique)
+		hinted = fetch_crud_hinted(reader->rel[R_ACTIVITIES],
+								   DatumGetUUIDP(key), &tuple, slot);
+	if (!hinted)
+	{
+		scan = cruddur_index_beginscan(reader->rel[R_ACTIVITIES],
+									   reader->rel[feed->index],
+									   GetActiveSnapshot(), nkeys, 0);
+		index_rescan(scan, keys, nkeys, NULL, 0);
+	}
 
 	while (*nrows < page_size &&
-		   next_row(scan, &current, &tuple, slot))
+		   (scan != NULL ? next_row(scan, &current, &tuple, slot) :
+			hinted-- > 0))
 	{
 		Datum		values[MAX_FIELDS];
 		bool		nulls[MAX_FIELDS];
 		Author	   *author;
+		bool		known;
 
 		CHECK_FOR_INTERRUPTS();
+		/* the TID the index holds: the root of the crud's HOT chain */
+		if (feed->unique && scan != NULL)
+			cruds_insert(crud_hints(reader->rel[R_ACTIVITIES]),
+						 *DatumGetUUIDP(key), &known)->tid = scan->xs_heaptid;
 		slot_getallattrs(slot);
 
 #define COLUMN(c) (slot->tts_values[att[c] - 1])
@@ -1130,7 +1223,8 @@ feed_scan(FeedReader *reader, FeedKind kind, Datum key, const Datum *cursor,
 	ExecClearTuple(slot);
 	if (BufferIsValid(current))
 		ReleaseBuffer(current);
-	index_endscan(scan);
+	if (scan != NULL)
+		index_endscan(scan);
 	return true;
 }
 
