@@ -270,9 +270,8 @@ static uint64 calls = 0;
  * are, and only a hint in the same way: the TID activities_pkey holds for
  * the crud, the root of its HOT chain.  Opening a crud is then one heap
  * fetch instead of a descent of activities_pkey, whose upper pages every
- * backend pins on every call (under load they cost more than the rest of
- * the crud's read).  Emptied when full: at most CRUDS_MAX cruds, held in
- * 32768 buckets of 24 bytes (768 kB).
+ * backend pins on every call.  Emptied when full: at most CRUDS_MAX cruds,
+ * held in 32768 buckets of 24 bytes (768 kB).
  */
 #define CRUDS_MAX 29000
 
