@@ -63,7 +63,9 @@ SELECT g AS n,
 	   'mem_' || g AS handle,
 	   timezone('UTC', now()) - g * interval '1 second' AS created_at,
 	   NULL::uuid AS crud,
-	   NULL::uuid AS replied_crud
+	   NULL::uuid AS replied_crud,
+	   NULL::uuid AS third_crud,
+	   NULL::uuid AS two_thirds_crud
   FROM generate_series(1, :large) g;
 INSERT INTO users (display_name, handle, email, cognito_user_id)
 SELECT 'Person ' || n, handle, handle || '@example.com', sub FROM mem_t;
@@ -75,6 +77,9 @@ UPDATE mem_t t SET crud = a.uuid
  WHERE u.cognito_user_id = t.sub;
 -- the crud with replies that call n reads: one of the first 100
 UPDATE mem_t t SET replied_crud = p.crud FROM mem_t p WHERE p.n = 1 + t.n % 100;
+-- and the cruds a third and two thirds of the way further round
+UPDATE mem_t t SET third_crud = p.crud FROM mem_t p WHERE p.n = 1 + (t.n + :large / 3) % :large;
+UPDATE mem_t t SET two_thirds_crud = p.crud FROM mem_t p WHERE p.n = 1 + (t.n + 2 * :large / 3) % :large;
 INSERT INTO activities (user_uuid, message, reply_to_activity_uuid, created_at)
 SELECT u.uuid, 'reply ' || r, t.crud, t.created_at + r * interval '1 ms'
   FROM mem_t t JOIN users u ON u.cognito_user_id = t.sub, generate_series(1, 5) r
@@ -101,6 +106,11 @@ call "cruddur_home_feed (first page, then after t's crud)" \
 	"CASE WHEN t.n % 2 = 0 THEN cruddur_home_feed(20) ELSE cruddur_home_feed(20, t.created_at, t.crud) END" 0
 call cruddur_user_feed "cruddur_user_feed(t.handle)"
 call cruddur_activity "cruddur_activity(t.replied_crud)"
+# Three cruds a row, 30,000 distinct at 10,000 rows and every one of the
+# 100,000 at 100,000: the crud hints a backend keeps (src/feed_scan.c)
+# reach their bound (29,000 in 768 kB) in both, and stop there
+call "cruddur_activity (three cruds a row: the crud hints stay within their bound)" \
+	"num_nonnulls(cruddur_activity(t.crud), cruddur_activity(t.third_crud), cruddur_activity(t.two_thirds_crud))"
 call cruddur_user_short "cruddur_user_short(t.handle)"
 call cruddur_create_activity "cruddur_create_activity(t.sub, 'memory crud ' || t.n, '7-days')"
 call cruddur_create_reply "cruddur_create_reply(t.sub, t.crud, 'memory reply ' || t.n)"
