@@ -496,6 +496,105 @@ SELECT * FROM pg_temp.flo(2);
 SELECT pg_temp.descents() AS activities_pkey_descents;
 DELETE FROM users WHERE handle = 'flo';
 
+-- A crud's first page of replies is read off the leaf page of
+-- activities_replies_idx where its first reply was found last time, when
+-- that page still holds every reply (its first entry below the crud's,
+-- its high key above), instead of descending the index.  Gus's 601 cruds
+-- (uuids ...8001-<n in hex>) have a reply each, over several leaf pages;
+-- the 300th has two.  pg_temp.gus(crud, n): the replies the last of n calls
+-- shows, and whether that is the reference's; pg_temp.descents(): the
+-- descents of activities_replies_idx the n calls made.
+INSERT INTO users (uuid, display_name, handle, email, cognito_user_id) VALUES
+('00000000-0000-7000-8000-0000000006a1', 'Gus', 'gus', 'gus@example.com', 'sub-gus');
+INSERT INTO activities (uuid, user_uuid, message, created_at)
+SELECT ('00000000-0000-7000-8001-' || lpad(to_hex(i), 12, '0'))::uuid,
+	   '00000000-0000-7000-8000-0000000006a1', 'gus ' || i,
+	   '2024-09-01 10:00:00'::timestamp + i * interval '1 second'
+  FROM generate_series(1, 601) i;
+INSERT INTO activities (uuid, user_uuid, message, reply_to_activity_uuid, created_at)
+SELECT ('00000000-0000-7000-8002-' || lpad(to_hex(i), 12, '0'))::uuid,
+	   '00000000-0000-7000-8000-0000000006a1', 'gus replies ' || i,
+	   ('00000000-0000-7000-8001-' || lpad(to_hex(CASE WHEN i = 602 THEN 300 ELSE i END), 12, '0'))::uuid,
+	   '2024-09-02 10:00:00'::timestamp + i * interval '1 second'
+  FROM generate_series(1, 602) i;
+SELECT pg_relation_size('activities_replies_idx') / 8192 >= 5 AS several_leaf_pages,
+	   (SELECT count(*) FROM activities
+		 WHERE reply_to_activity_uuid = '00000000-0000-7000-8001-00000000012c') AS replies_of_300th;
+CREATE FUNCTION pg_temp.gus(crud uuid, calls int)
+RETURNS TABLE (replies int, same_as_reference boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+	scans_before bigint := pg_stat_get_xact_numscans('activities_replies_idx'::regclass);
+	answer json;
+BEGIN
+	FOR i IN 1..calls LOOP
+		answer := cruddur_activity(crud);
+	END LOOP;
+	PERFORM set_config('cruddur_test.descents',
+		(pg_stat_get_xact_numscans('activities_replies_idx'::regclass) - scans_before)::text, false);
+	replies := json_array_length(answer->'replies');
+	same_as_reference := answer::text IS NOT DISTINCT FROM cruddur_ref.activity(crud)::text;
+	RETURN NEXT;
+END
+$$;
+-- the first call descends, five more read the leaf alone
+SELECT * FROM pg_temp.gus('00000000-0000-7000-8001-00000000012c', 1);
+SELECT pg_temp.descents() AS replies_idx_descents;
+SELECT * FROM pg_temp.gus('00000000-0000-7000-8001-00000000012c', 5);
+SELECT pg_temp.descents() AS replies_idx_descents;
+-- a new reply goes to the same page: read off it too
+INSERT INTO activities (uuid, user_uuid, message, reply_to_activity_uuid, created_at) VALUES
+('00000000-0000-7000-8003-000000000001', '00000000-0000-7000-8000-0000000006a1', 'gus, a third',
+ '00000000-0000-7000-8001-00000000012c', '2024-09-03 10:00:00');
+SELECT * FROM pg_temp.gus('00000000-0000-7000-8001-00000000012c', 5);
+SELECT pg_temp.descents() AS replies_idx_descents;
+-- SERIALIZABLE: the page read is locked, as a scan's would be
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+SELECT * FROM pg_temp.gus('00000000-0000-7000-8001-00000000012c', 1);
+SELECT pg_temp.descents() AS replies_idx_descents;
+SELECT count(*) AS leaf_pages_locked FROM pg_locks
+ WHERE locktype = 'page' AND mode = 'SIReadLock' AND pid = pg_backend_pid()
+   AND relation = 'activities_replies_idx'::regclass;
+COMMIT;
+-- 300 more replies fill more than a page: the leaf no longer holds them
+-- all, and every call descends
+INSERT INTO activities (uuid, user_uuid, message, reply_to_activity_uuid, created_at)
+SELECT ('00000000-0000-7000-8004-' || lpad(to_hex(i), 12, '0'))::uuid,
+	   '00000000-0000-7000-8000-0000000006a1', 'gus, more ' || i,
+	   '00000000-0000-7000-8001-00000000012c', '2024-09-04 10:00:00'::timestamp + i * interval '1 second'
+  FROM generate_series(1, 300) i;
+SELECT * FROM pg_temp.gus('00000000-0000-7000-8001-00000000012c', 5);
+SELECT pg_temp.descents() AS replies_idx_descents;
+-- the replies of the 100th to the 500th crud deleted, and VACUUM deletes
+-- the index pages they emptied, the one the hint names among them: the
+-- calls descend, and find none.  (VACUUM's update of pg_class empties the
+-- hints here, as it does whenever the table's statistics change; a hint
+-- that outlives it finds the page deleted or emptied, and descends
+-- likewise, which no test constructs.)
+DELETE FROM activities
+ WHERE reply_to_activity_uuid BETWEEN '00000000-0000-7000-8001-000000000064'
+								  AND '00000000-0000-7000-8001-0000000001f4';
+SELECT pg_temp.no_other_snapshot();
+VACUUM activities;
+SELECT * FROM pg_temp.gus('00000000-0000-7000-8001-00000000012c', 5);
+SELECT pg_temp.descents() AS replies_idx_descents;
+-- the last crud's reply is on the rightmost leaf; after the other replies
+-- go and REINDEX writes the index anew, in fewer pages, one descent finds
+-- it again and the calls after read the new leaf (REINDEX empties the
+-- hints too; one that outlived it would name a block past the index's
+-- end, which is not read)
+SELECT * FROM pg_temp.gus('00000000-0000-7000-8001-000000000259', 2);
+SELECT pg_temp.descents() AS replies_idx_descents;
+DELETE FROM activities
+ WHERE reply_to_activity_uuid < '00000000-0000-7000-8001-000000000259'
+   AND user_uuid = '00000000-0000-7000-8000-0000000006a1';
+REINDEX INDEX activities_replies_idx;
+SELECT * FROM pg_temp.gus('00000000-0000-7000-8001-000000000259', 1);
+SELECT pg_temp.descents() AS replies_idx_descents;
+SELECT * FROM pg_temp.gus('00000000-0000-7000-8001-000000000259', 5);
+SELECT pg_temp.descents() AS replies_idx_descents;
+DELETE FROM users WHERE handle = 'gus';
+
 -- One call's two reads each go their own way (a call's reads share one
 -- reader): with activities_replies_idx not as the install script made it,
 -- the crud comes straight from activities_pkey and its replies by plan;

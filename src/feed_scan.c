@@ -9,11 +9,12 @@
  * expressions, for twenty rows.  Here a page walks the index that orders
  * the feed (activities_home_feed_idx, activities_user_feed_idx,
  * activities_replies_idx, or activities_pkey for one crud, which is first
- * looked for where it was found last time) with the calling statement's
- * snapshot (what SPI read-only would see), skips the rows the query's quals
- * skip, looks each author up once per call (likewise, else in users'
- * primary key), and formats the rows with json_writer.c, so the text is the
- * same as the saved plan's.  The reads of one call (a person and their
+ * looked for where it was found last time, as its first page of replies is
+ * on the leaf page of activities_replies_idx they were last found on) with
+ * the calling statement's snapshot (what SPI read-only would see), skips
+ * the rows the query's quals skip, looks each author up once per call
+ * (likewise, else in users' primary key), and formats the rows with
+ * json_writer.c, so the text is the same as the saved plan's.  The reads of one call (a person and their
  * page, a crud and its replies) share one FeedReader: the relations, slots
  * and author lookups the first opened serve the second.  The rows are
  * fetched as heapam's index fetch does, except that each block is read
@@ -60,6 +61,7 @@
 #include "nodes/primnodes.h"
 #include "pgstat.h"
 #include "storage/bufmgr.h"
+#include "storage/predicate.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -270,8 +272,12 @@ static uint64 calls = 0;
  * are, and only a hint in the same way: the TID activities_pkey holds for
  * the crud, the root of its HOT chain.  Opening a crud is then one heap
  * fetch instead of a descent of activities_pkey, whose upper pages every
- * backend pins on every call.  Emptied when full: at most CRUDS_MAX cruds,
- * held in 32768 buckets of 24 bytes (768 kB).
+ * backend pins on every call.  Likewise the leaf page of
+ * activities_replies_idx where its first reply was found: when that page
+ * still holds every entry of the crud (leaf_tids), its first page of
+ * replies is read off it instead of descending the index.  Emptied when
+ * full: at most CRUDS_MAX cruds, held in 32768 buckets of 28 bytes
+ * (896 kB).
  */
 #define CRUDS_MAX 29000
 
@@ -280,6 +286,7 @@ typedef struct CrudHint
 	pg_uuid_t	uuid;			/* key */
 	char		status;			/* simplehash's */
 	ItemPointerData tid;		/* the TID activities_pkey holds for it */
+	BlockNumber replies_leaf;	/* or InvalidBlockNumber */
 } CrudHint;
 
 #define SH_PREFIX cruds
@@ -627,27 +634,57 @@ fetch_in_block(Relation heap, Buffer buffer, ItemPointer tid,
 }
 
 /*
- * The next row of "scan" visible to its (MVCC) snapshot, into "slot", as
- * index_getnext_slot would find it: each TID's HOT chain searched as
- * heapam's index fetch searches it (the page pruned when first pinned, the
- * SERIALIZABLE predicate lock taken on the row, the index told of chains
- * all dead), but the block read through read_block.  "*current" is the
- * buffer of the last row's block, kept pinned for the next row; the caller
- * releases it.
+ * The heap TIDs of one key's entries in an index, read off the one leaf
+ * page that holds them all (leaf_tids) instead of through an index scan,
+ * for next_row to take in order.
+ */
+typedef struct LeafTids
+{
+	Relation	heap;
+	Relation	index;
+	Snapshot	snapshot;
+	int			ntids;
+	int			next;
+	ItemPointerData tids[MaxTIDsPerBTreePage];
+} LeafTids;
+
+/*
+ * The next row of "scan", or else of "leaf", visible to its (MVCC)
+ * snapshot, into "slot", as index_getnext_slot would find it: each TID's
+ * HOT chain searched as heapam's index fetch searches it (the page pruned
+ * when first pinned, the SERIALIZABLE predicate lock taken on the row, the
+ * index told of chains all dead), but the block read through read_block.
+ * "*current" is the buffer of the last row's block, kept pinned for the
+ * next row; the caller releases it.
  */
 static bool
-next_row(IndexScanDesc scan, Buffer *current, HeapTuple tuple,
-		 TupleTableSlot *slot)
+next_row(IndexScanDesc scan, LeafTids *leaf, Buffer *current,
+		 HeapTuple tuple, TupleTableSlot *slot)
 {
-	Relation	heap = scan->heapRelation;
+	Relation	heap = scan ? scan->heapRelation : leaf->heap;
+	Relation	index = scan ? scan->indexRelation : leaf->index;
+	Snapshot	snapshot = scan ? scan->xs_snapshot : leaf->snapshot;
 	ItemPointer tid;
 
-	while ((tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
+	for (;;)
 	{
-		BlockNumber block = ItemPointerGetBlockNumber(tid);
+		BlockNumber block;
 		bool		all_dead = false;
 		bool		found;
 
+		if (scan != NULL)
+			tid = index_getnext_tid(scan, ForwardScanDirection);
+		else if (leaf->next < leaf->ntids)
+		{
+			tid = &leaf->tids[leaf->next++];
+			pgstat_count_index_tuples(index, 1);
+		}
+		else
+			tid = NULL;
+		if (tid == NULL)
+			return false;
+
+		block = ItemPointerGetBlockNumber(tid);
 		if (!BufferIsValid(*current) || BufferGetBlockNumber(*current) != block)
 		{
 			if (BufferIsValid(*current))
@@ -655,18 +692,17 @@ next_row(IndexScanDesc scan, Buffer *current, HeapTuple tuple,
 			*current = read_block(heap, block, NULL);
 			heap_page_prune_opt(heap, *current);
 		}
-		found = fetch_in_block(heap, *current, tid, scan->xs_snapshot, tuple,
+		found = fetch_in_block(heap, *current, tid, snapshot, tuple,
 							   &all_dead, slot);
 		/* as index_fetch_heap: not in recovery, where it may violate MVCC */
-		if (!scan->xactStartedInRecovery)
+		if (scan != NULL && !scan->xactStartedInRecovery)
 			scan->kill_prior_tuple = all_dead;
 		if (found)
 		{
-			pgstat_count_heap_fetch(scan->indexRelation);
+			pgstat_count_heap_fetch(index);
 			return true;
 		}
 	}
-	return false;
 }
 
 /* What a call needs to look its authors up */
@@ -907,7 +943,8 @@ fetch_indexed(Authors *authors, Author *author)
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ,
 				UUIDPGetDatum(&author->uuid));
 	index_rescan(authors->scan, &key, 1, NULL, 0);
-	found = next_row(authors->scan, &buffer, &authors->tuple, authors->slot);
+	found = next_row(authors->scan, NULL, &buffer, &authors->tuple,
+					 authors->slot);
 	/* the index's TID: the search moved only a copy of it along the chain */
 	if (found)
 		author->tid = authors->scan->xs_heaptid;
@@ -1011,6 +1048,154 @@ fetch_crud_hinted(Relation rel, const pg_uuid_t *uuid, HeapTuple tuple,
 
 
 /*
+ * The crud hint of "uuid" in activities "rel", made if there is none yet
+ * (knowing nothing).
+ */
+static CrudHint *
+crud_hint(Relation rel, const pg_uuid_t *uuid)
+{
+	bool		known;
+	CrudHint   *hint = cruds_insert(crud_hints(rel), *uuid, &known);
+
+	if (!known)
+	{
+		ItemPointerSetInvalid(&hint->tid);
+		hint->replies_leaf = InvalidBlockNumber;
+	}
+	return hint;
+}
+
+/*
+ * How the first column of the entry at "offset" of B-tree leaf "page" of
+ * "index" compares with "key" (a uuid, the column's type, whose default
+ * operator class orders as memcmp does; NULLs last); *known is false for a
+ * pivot that truncation left without the column.
+ */
+static int
+leaf_key_cmp(Relation index, Page page, OffsetNumber offset,
+			 const pg_uuid_t *key, bool *known)
+{
+	IndexTuple	itup = (IndexTuple) PageGetItem(page, PageGetItemId(page, offset));
+	bool		isnull;
+	Datum		value;
+
+	*known = BTreeTupleGetNAtts(itup, index) >= 1;
+	if (!*known)
+		return 0;
+	value = index_getattr(itup, 1, RelationGetDescr(index), &isnull);
+	return isnull ? 1 : memcmp(DatumGetUUIDP(value)->data, key->data, UUID_LEN);
+}
+
+/*
+ * The heap TIDs of every entry of B-tree "index" whose first column (a
+ * uuid, as for leaf_key_cmp) is "key", in the index's order, read off block
+ * "block" alone into "leaf"; false unless that block is a live leaf page
+ * that holds all of them.  It does when the page's first entry is below
+ * the key (or no page is to its left) and its high key above it (or no
+ * page is to its right): the page's entries are above its left sibling's
+ * high key and at most its own, whatever splits, deletions or reuse of the
+ * page happened since the block was noted (under our share lock it can
+ * neither split nor go), so no entry of the key is on another page.  The
+ * entries read are those a scan would return: entries inserted since are
+ * of transactions the snapshot cannot see, as for a scan that lets go of
+ * the page before fetching its rows.  The page is locked for SERIALIZABLE
+ * as a scan's would be.
+ */
+static bool
+leaf_tids(Relation index, BlockNumber block, const pg_uuid_t *key,
+		  LeafTids *leaf)
+{
+	BlockNumber nblocks = InvalidBlockNumber;
+	Buffer		buffer = read_block(index, block, &nblocks);
+	Page		page;
+	BTPageOpaque opaque;
+	OffsetNumber low;
+	OffsetNumber high;
+	OffsetNumber maxoff;
+	bool		known;
+	bool		holds = false;
+
+	if (!BufferIsValid(buffer))
+		return false;
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buffer);
+	if (PageIsNew(page) ||
+		PageGetSpecialSize(page) != MAXALIGN(sizeof(BTPageOpaqueData)))
+		goto done;
+	opaque = (BTPageOpaque) PageGetSpecialPointer(page);
+	if (!P_ISLEAF(opaque) || P_IGNORE(opaque))
+		goto done;
+	low = P_FIRSTDATAKEY(opaque);
+	maxoff = PageGetMaxOffsetNumber(page);
+	if (!P_RIGHTMOST(opaque) &&
+		(leaf_key_cmp(index, page, P_HIKEY, key, &known) <= 0 || !known))
+		goto done;
+	if (!P_LEFTMOST(opaque) &&
+		(low > maxoff || leaf_key_cmp(index, page, low, key, &known) >= 0))
+		goto done;
+
+	/* the first entry not below the key */
+	high = maxoff + 1;
+	while (low < high)
+	{
+		OffsetNumber mid = low + (high - low) / 2;
+
+		if (leaf_key_cmp(index, page, mid, key, &known) < 0)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	leaf->ntids = leaf->next = 0;
+	for (; low <= maxoff && leaf_key_cmp(index, page, low, key, &known) == 0;
+		 low++)
+	{
+		IndexTuple	itup = (IndexTuple) PageGetItem(page,
+													PageGetItemId(page, low));
+
+		if (BTreeTupleIsPosting(itup))
+		{
+			int			i;
+
+			for (i = 0; i < BTreeTupleGetNPosting(itup); i++)
+				leaf->tids[leaf->ntids++] = *BTreeTupleGetPostingN(itup, i);
+		}
+		else
+			leaf->tids[leaf->ntids++] = itup->t_tid;
+	}
+	PredicateLockPage(index, block, leaf->snapshot);
+	holds = true;
+
+done:
+	LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
+	ReleaseBuffer(buffer);
+	return holds;
+}
+
+/*
+ * The TIDs of the replies to crud "uuid" read off the leaf page of
+ * activities_replies_idx its hint names, or NULL when it has none or the
+ * page does not hold them all.  The one LeafTids is the backend's.
+ */
+static LeafTids *
+replies_hinted(FeedReader *reader, const pg_uuid_t *uuid)
+{
+	static LeafTids *leaf = NULL;
+	CrudHint   *hint = cruds_lookup(crud_hints(reader->rel[R_ACTIVITIES]),
+									*uuid);
+
+	/* (the page is let go before the rows are fetched, as for MVCC scans) */
+	if (hint == NULL || !BlockNumberIsValid(hint->replies_leaf) ||
+		!IsMVCCSnapshot(GetActiveSnapshot()))
+		return NULL;
+	if (leaf == NULL)
+		leaf = MemoryContextAlloc(TopMemoryContext, sizeof(LeafTids));
+	leaf->heap = reader->rel[R_ACTIVITIES];
+	leaf->index = reader->rel[R_REPLIES_IDX];
+	leaf->snapshot = GetActiveSnapshot();
+	return leaf_tids(leaf->index, hint->replies_leaf, uuid, leaf) ? leaf : NULL;
+}
+
+/*
  * Where each field of a feed object comes from, by the field's key: the
  * crud's column A_* of that name, or the author's U_* (as A_NCOLUMNS +
  * U_*); and the bits of the columns each table shows.  The objects are
@@ -1086,6 +1271,9 @@ feed_scan(FeedReader *reader, FeedKind kind, Datum key, const Datum *cursor,
 {
 	const Feed *feed = &feeds[kind];
 	const int	needed[] = {R_ACTIVITIES, R_USERS, R_USERS_PKEY, feed->index};
+
+	/* a crud by its uuid opens activities_pkey when its hint misses */
+	int			nneeded = lengthof(needed) - (feed->unique ? 1 : 0);
 	const AttrNumber *att = rels_cache.activities_attnums;
 	const FieldMap *map = field_map(object);
 	uint32		activities_read = map->activities_shown | 1 << A_USER_UUID;
@@ -1095,6 +1283,8 @@ feed_scan(FeedReader *reader, FeedKind kind, Datum key, const Datum *cursor,
 	int			nkeys = 0;
 	int			hinted = 0;
 	IndexScanDesc scan = NULL;
+	LeafTids   *leaf = NULL;
+	bool		leaf_noted = false;
 	TupleTableSlot *slot;
 	Buffer		current = InvalidBuffer;
 	HeapTupleData tuple;
@@ -1103,7 +1293,7 @@ feed_scan(FeedReader *reader, FeedKind kind, Datum key, const Datum *cursor,
 
 	*nrows = 0;
 	if (ExecutorCheckPerms_hook != NULL || !ActiveSnapshotSet() ||
-		!open_relations(reader, needed, lengthof(needed),
+		!open_relations(reader, needed, nneeded,
 						&rels_cache.feed_usable[kind]))
 		return false;
 
@@ -1147,8 +1337,20 @@ feed_scan(FeedReader *reader, FeedKind kind, Datum key, const Datum *cursor,
 	if (feed->unique)
 		hinted = fetch_crud_hinted(reader->rel[R_ACTIVITIES],
 								   DatumGetUUIDP(key), &tuple, slot);
-	if (!hinted)
+	/* a crud's first page of replies: off the leaf of the first, if all there */
+	else if (kind == FEED_REPLIES && cursor == NULL)
+		leaf = replies_hinted(reader, DatumGetUUIDP(key));
+	if (!hinted && leaf == NULL)
 	{
+		if (reader->rel[feed->index] == NULL)
+		{
+			/* taking the lock may close the reader, the slot with it */
+			ExecClearTuple(slot);
+			if (!open_relations(reader, &feed->index, 1,
+								&rels_cache.feed_usable[kind]) ||
+				reader->activities_slot != slot)
+				return false;
+		}
 		scan = cruddur_index_beginscan(reader->rel[R_ACTIVITIES],
 									   reader->rel[feed->index],
 									   GetActiveSnapshot(), nkeys, 0);
@@ -1156,19 +1358,26 @@ feed_scan(FeedReader *reader, FeedKind kind, Datum key, const Datum *cursor,
 	}
 
 	while (*nrows < page_size &&
-		   (scan != NULL ? next_row(scan, &current, &tuple, slot) :
-			hinted-- > 0))
+		   (scan != NULL || leaf != NULL ?
+			next_row(scan, leaf, &current, &tuple, slot) : hinted-- > 0))
 	{
 		Datum		values[MAX_FIELDS];
 		bool		nulls[MAX_FIELDS];
 		Author	   *author;
-		bool		known;
 
 		CHECK_FOR_INTERRUPTS();
 		/* the TID the index holds: the root of the crud's HOT chain */
 		if (feed->unique && scan != NULL)
-			cruds_insert(crud_hints(reader->rel[R_ACTIVITIES]),
-						 *DatumGetUUIDP(key), &known)->tid = scan->xs_heaptid;
+			crud_hint(reader->rel[R_ACTIVITIES],
+					  DatumGetUUIDP(key))->tid = scan->xs_heaptid;
+		/* the leaf page the scan read the first reply on */
+		if (kind == FEED_REPLIES && scan != NULL && cursor == NULL &&
+			!leaf_noted)
+		{
+			crud_hint(reader->rel[R_ACTIVITIES], DatumGetUUIDP(key))->replies_leaf =
+				((BTScanOpaque) scan->opaque)->currPos.currPage;
+			leaf_noted = true;
+		}
 		slot_getallattrs(slot);
 
 #define COLUMN(c) (slot->tts_values[att[c] - 1])
@@ -1309,7 +1518,7 @@ person_scan(FeedReader *reader, Datum handle, StringInfo buf,
 								   reader->rel[R_USERS_HANDLE_IDX],
 								   GetActiveSnapshot(), 1, 0);
 	index_rescan(scan, &key, 1, NULL, 0);
-	if (next_row(scan, &current, &tuple, slot))
+	if (next_row(scan, NULL, &current, &tuple, slot))
 	{
 		Datum		values[MAX_FIELDS];
 		bool		nulls[MAX_FIELDS];

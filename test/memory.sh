@@ -108,7 +108,7 @@ call cruddur_user_feed "cruddur_user_feed(t.handle)"
 call cruddur_activity "cruddur_activity(t.replied_crud)"
 # Three cruds a row, 30,000 distinct at 10,000 rows and every one of the
 # 100,000 at 100,000: the crud hints a backend keeps (src/feed_scan.c)
-# reach their bound (29,000 in 768 kB) in both, and stop there
+# reach their bound (29,000 in 896 kB) in both, and stop there
 call "cruddur_activity (three cruds a row: the crud hints stay within their bound)" \
 	"num_nonnulls(cruddur_activity(t.crud), cruddur_activity(t.third_crud), cruddur_activity(t.two_thirds_crud))"
 call cruddur_user_short "cruddur_user_short(t.handle)"

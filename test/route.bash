@@ -131,8 +131,9 @@ fi
 # unlisted DIFFS: the hunks of a pg_regress diff that are not a difference
 # README lists for the route: on the psql route a query of extension
 # membership or of pg_extension returns no row; on both SQL routes the
-# counts of users_pkey and activities_pkey descents of sql/feed_scan.sql
-# are the C build's author and crud hints (src/feed_scan.c), where the
+# counts of users_pkey, activities_pkey and activities_replies_idx
+# descents of sql/feed_scan.sql are the C build's author, crud and
+# replies hints (src/feed_scan.c), where the
 # flavour's plan may descend the index, and its count of
 # activities_user_feed_idx entries given is the C build's direct read,
 # where the flavour's plan may read another index
@@ -147,7 +148,7 @@ unlisted() {
 			my @plus = grep { !/^\+\+\+/ } $h =~ /^\+(.*)$/mg;
 			my $empty = @plus == 3 && $plus[2] eq "(0 rows)" && $plus[1] =~ /^-+(\+-+)*$/;
 			my $membership = $h =~ /^-\s+(function|extversion)\s+\|/m;
-			my $descents = $h =~ / AS (users_pkey_descents|activities_pkey_descents|index_entries_given);$/m && @plus && !grep { !/^\s+\d+$/ } @plus;
+			my $descents = $h =~ / AS (users_pkey_descents|activities_pkey_descents|replies_idx_descents|index_entries_given);$/m && @plus && !grep { !/^\s+\d+$/ } @plus;
 			print $h unless ($ENV{ROUTE} eq "rds" && $empty && $membership) || $descents;
 		}' "$1"
 }
