@@ -552,9 +552,9 @@ SELECT pg_temp.descents() AS replies_idx_descents;
 BEGIN ISOLATION LEVEL SERIALIZABLE;
 SELECT * FROM pg_temp.gus('00000000-0000-7000-8001-00000000012c', 1);
 SELECT pg_temp.descents() AS replies_idx_descents;
-SELECT count(*) AS leaf_pages_locked FROM pg_locks
- WHERE locktype = 'page' AND mode = 'SIReadLock' AND pid = pg_backend_pid()
-   AND relation = 'activities_replies_idx'::regclass;
+SELECT (SELECT count(*) FROM pg_locks
+		 WHERE locktype = 'page' AND mode = 'SIReadLock' AND pid = pg_backend_pid()
+		   AND relation = 'activities_replies_idx'::regclass) AS leaf_pages_locked;
 COMMIT;
 -- 300 more replies fill more than a page: the leaf no longer holds them
 -- all, and every call descends

@@ -134,7 +134,9 @@ fi
 # counts of users_pkey, activities_pkey and activities_replies_idx
 # descents of sql/feed_scan.sql are the C build's author, crud and
 # replies hints (src/feed_scan.c), where the
-# flavour's plan may descend the index, and its count of
+# flavour's plan may descend the index, its count of
+# activities_replies_idx pages predicate-locked is the C build's leaf read,
+# where the flavour's plan may lock the table instead, and its count of
 # activities_user_feed_idx entries given is the C build's direct read,
 # where the flavour's plan may read another index
 unlisted() {
@@ -148,7 +150,7 @@ unlisted() {
 			my @plus = grep { !/^\+\+\+/ } $h =~ /^\+(.*)$/mg;
 			my $empty = @plus == 3 && $plus[2] eq "(0 rows)" && $plus[1] =~ /^-+(\+-+)*$/;
 			my $membership = $h =~ /^-\s+(function|extversion)\s+\|/m;
-			my $descents = $h =~ / AS (users_pkey_descents|activities_pkey_descents|replies_idx_descents|index_entries_given);$/m && @plus && !grep { !/^\s+\d+$/ } @plus;
+			my $descents = $h =~ / AS (users_pkey_descents|activities_pkey_descents|replies_idx_descents|leaf_pages_locked|index_entries_given);$/m && @plus && !grep { !/^\s+\d+$/ } @plus;
 			print $h unless ($ENV{ROUTE} eq "rds" && $empty && $membership) || $descents;
 		}' "$1"
 }
