@@ -435,27 +435,35 @@ INSERT INTO activities (uuid, user_uuid, message, created_at) VALUES
 INSERT INTO activities (uuid, user_uuid, message, reply_to_activity_uuid, created_at) VALUES
 ('00000000-0000-7000-8000-0000000005c1', '00000000-0000-7000-8000-0000000005a1', 'flo replies',
  '00000000-0000-7000-8000-0000000005b1', '2024-07-01 11:00:00');
-CREATE FUNCTION pg_temp.flo(calls int)
-RETURNS TABLE (shown text, same_as_reference boolean)
-LANGUAGE plpgsql AS $$
+-- pg_temp.activity_calls(crud, n, index): the last of n calls of
+-- cruddur_activity(crud), keeping the descents of index they made for
+-- pg_temp.descents() (the count may hold scans of earlier statements not
+-- yet reported)
+CREATE FUNCTION pg_temp.activity_calls(crud uuid, calls int, index regclass)
+RETURNS json LANGUAGE plpgsql AS $$
 DECLARE
-	-- (the count may hold scans of earlier statements not yet reported)
-	scans_before bigint := pg_stat_get_xact_numscans('activities_pkey'::regclass);
-	crud json;
+	scans_before bigint := pg_stat_get_xact_numscans(index);
+	answer json;
 BEGIN
 	FOR i IN 1..calls LOOP
-		crud := cruddur_activity('00000000-0000-7000-8000-0000000005b1');
+		answer := cruddur_activity(crud);
 	END LOOP;
 	PERFORM set_config('cruddur_test.descents',
-		(pg_stat_get_xact_numscans('activities_pkey'::regclass) - scans_before)::text, false);
-	shown := CASE WHEN crud IS NULL THEN 'no crud' ELSE
-		format('%s, %s likes, at %s, %s replies', crud->'activity'->>'message',
-			   crud->'activity'->>'likes_count', crud->'activity'->>'created_at',
-			   json_array_length(crud->'replies')) END;
-	same_as_reference := crud::text IS NOT DISTINCT FROM
-		cruddur_ref.activity('00000000-0000-7000-8000-0000000005b1')::text;
-	RETURN NEXT;
+		(pg_stat_get_xact_numscans(index) - scans_before)::text, false);
+	RETURN answer;
 END
+$$;
+CREATE FUNCTION pg_temp.flo(calls int)
+RETURNS TABLE (shown text, same_as_reference boolean)
+LANGUAGE sql AS $$
+SELECT CASE WHEN crud IS NULL THEN 'no crud' ELSE
+		   format('%s, %s likes, at %s, %s replies', crud->'activity'->>'message',
+				  crud->'activity'->>'likes_count', crud->'activity'->>'created_at',
+				  json_array_length(crud->'replies')) END,
+	   crud::text IS NOT DISTINCT FROM
+		   cruddur_ref.activity('00000000-0000-7000-8000-0000000005b1')::text
+  FROM pg_temp.activity_calls('00000000-0000-7000-8000-0000000005b1', calls,
+							  'activities_pkey') crud
 $$;
 CREATE FUNCTION pg_temp.descents() RETURNS bigint LANGUAGE sql
 AS $$ SELECT current_setting('cruddur_test.descents')::bigint $$;
@@ -522,20 +530,10 @@ SELECT pg_relation_size('activities_replies_idx') / 8192 >= 5 AS several_leaf_pa
 		 WHERE reply_to_activity_uuid = '00000000-0000-7000-8001-00000000012c') AS replies_of_300th;
 CREATE FUNCTION pg_temp.gus(crud uuid, calls int)
 RETURNS TABLE (replies int, same_as_reference boolean)
-LANGUAGE plpgsql AS $$
-DECLARE
-	scans_before bigint := pg_stat_get_xact_numscans('activities_replies_idx'::regclass);
-	answer json;
-BEGIN
-	FOR i IN 1..calls LOOP
-		answer := cruddur_activity(crud);
-	END LOOP;
-	PERFORM set_config('cruddur_test.descents',
-		(pg_stat_get_xact_numscans('activities_replies_idx'::regclass) - scans_before)::text, false);
-	replies := json_array_length(answer->'replies');
-	same_as_reference := answer::text IS NOT DISTINCT FROM cruddur_ref.activity(crud)::text;
-	RETURN NEXT;
-END
+LANGUAGE sql AS $$
+SELECT json_array_length(answer->'replies'),
+	   answer::text IS NOT DISTINCT FROM cruddur_ref.activity(crud)::text
+  FROM pg_temp.activity_calls(crud, calls, 'activities_replies_idx') answer
 $$;
 -- the first call descends, five more read the leaf alone
 SELECT * FROM pg_temp.gus('00000000-0000-7000-8001-00000000012c', 1);
