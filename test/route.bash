@@ -136,7 +136,7 @@ fi
 # replies hints (src/feed_scan.c), where the
 # flavour's plan may descend the index, its count of
 # activities_replies_idx pages predicate-locked is the C build's leaf read,
-# where the flavour's plan may lock the table instead, and its count of
+# where the flavour's plan may lock other pages or none, and its count of
 # activities_user_feed_idx entries given is the C build's direct read,
 # where the flavour's plan may read another index
 unlisted() {
