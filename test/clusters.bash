@@ -1,5 +1,6 @@
 # test/clusters.bash: throwaway clusters of any PostgreSQL, for bin/pgenv
-# and the suites that need several (test/replicas.sh, test/pg_upgrade/run).
+# and the suites that need their own (test/replicas.sh, test/evicted_buffers.sh,
+# test/pg_upgrade/run).
 # Sourced.  initdb as postgres (when run as root), UTF-8, the superuser
 # postgres with password $PGPASSWORD over loopback TCP (replication
 # included), peer over the socket, which lives in the data directory's
@@ -28,6 +29,19 @@ destdir_opts() {
 	else
 		echo "extension_destdir=$CRUDDUR_DESTDIR"
 	fi
+}
+
+# suite_work NAME: for a suite with clusters of its own, the server
+# $PG_CONFIG names (15 by default) first in PATH, a password for their
+# superuser, and a work directory the postgres user can use; sets pg, bin
+# and work
+suite_work() {
+	pg=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+	bin=$("$pg" --bindir)
+	export PATH=$bin:$PATH PGPASSWORD=${PGPASSWORD:-$(head -c 32 /dev/urandom | md5sum | cut -c1-20)}
+	work=$(mktemp -d "/tmp/cruddur-$1.XXXXXX")
+	chmod 755 "$work"
+	[ "$(id -u)" -ne 0 ] || chown postgres: "$work"
 }
 
 # free_port: a random port nothing listens on at 127.0.0.1 now, below the

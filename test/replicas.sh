@@ -30,12 +30,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . test/clusters.bash
-pg=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-bin=$("$pg" --bindir)
-export PATH=$bin:$PATH PGPASSWORD=${PGPASSWORD:-$(head -c 32 /dev/urandom | md5sum | cut -c1-20)}
-work=$(mktemp -d /tmp/cruddur-replicas.XXXXXX)
-chmod 755 "$work"
-[ "$(id -u)" -ne 0 ] || chown postgres: "$work"
+suite_work replicas
 primary=$work/primary standby=$work/standby subscriber=$work/subscriber
 teardown() {
 	stop_cluster "$pg" "$subscriber"
