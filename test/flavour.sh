@@ -55,27 +55,15 @@ fresh() {	# fresh DB: an empty database with cruddur installed by the route
 make -s rds || exit 1
 
 regress() {
-	fresh contrib_regression || return 1
-	make -s installcheck ISOLATION= \
-		REGRESS_OPTS="--use-existing --dbname=contrib_regression --outputdir=$tmp/regress" \
-		>"$tmp/regress.out" 2>&1
-	grep -E '^(test|ok|not ok) ' "$tmp/regress.out"
-	[ -e "$tmp/regress/regression.diffs" ] || return 0
-	unlisted "$tmp/regress/regression.diffs" >"$tmp/unlisted.diffs"
-	echo "differences from expected/: $(grep -c '^@@' "$tmp/regress/regression.diffs") hunks, $(grep -c '^@@' "$tmp/unlisted.diffs") not listed in README"
-	[ -s "$tmp/unlisted.diffs" ] || return 0
-	head -200 "$tmp/unlisted.diffs"
-	return 1
+	fresh contrib_regression &&
+	installcheck_listed "$tmp/regress/regression.diffs" ISOLATION= \
+		REGRESS_OPTS="--use-existing --dbname=contrib_regression --outputdir=$tmp/regress"
 }
 
 isolation() {
 	fresh isolation_regression &&
-	make -s installcheck REGRESS= \
-		ISOLATION_OPTS="--use-existing --dbname=isolation_regression --outputdir=$tmp/isolation" \
-		>"$tmp/isolation.out" 2>&1
-	local rc=$?
-	grep -E '^(test|ok|not ok) ' "$tmp/isolation.out"
-	[ $rc -eq 0 ] || { cat "$tmp/isolation/regression.diffs" 2>/dev/null | head -200; return 1; }
+	installcheck_listed "$tmp/isolation/regression.diffs" REGRESS= \
+		ISOLATION_OPTS="--use-existing --dbname=isolation_regression --outputdir=$tmp/isolation"
 }
 
 pgtap() {

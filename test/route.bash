@@ -138,7 +138,8 @@ fi
 # activities_replies_idx pages predicate-locked is the C build's leaf read,
 # where the flavour's plan may lock other pages or none, and its count of
 # activities_user_feed_idx entries given is the C build's direct read,
-# where the flavour's plan may read another index
+# where the flavour's plan may read another index; likewise an isolation
+# spec's columns named *_descents (specs/replies_leaf_reused.spec's)
 unlisted() {
 	[ "$CRUDDUR_ROUTE" != c ] || { cat "$1"; return; }
 	ROUTE=$CRUDDUR_ROUTE perl -ne '
@@ -150,9 +151,34 @@ unlisted() {
 			my @plus = grep { !/^\+\+\+/ } $h =~ /^\+(.*)$/mg;
 			my $empty = @plus == 3 && $plus[2] eq "(0 rows)" && $plus[1] =~ /^-+(\+-+)*$/;
 			my $membership = $h =~ /^-\s+(function|extversion)\s+\|/m;
-			my $descents = $h =~ / AS (users_pkey_descents|activities_pkey_descents|replies_idx_descents|leaf_pages_locked|index_entries_given);$/m && @plus && !grep { !/^\s+\d+$/ } @plus;
+			my $counts = $h =~ / AS (users_pkey_descents|activities_pkey_descents|replies_idx_descents|leaf_pages_locked|index_entries_given);$/m ||
+				$h =~ /^ \w+_descents(\|\w+_descents)*\s*$/m;
+			my $descents = $counts && @plus && !grep { !/^\s*\d+(\s*\|\s*\d+)*\s*$/ } @plus;
 			print $h unless ($ENV{ROUTE} eq "rds" && $empty && $membership) || $descents;
 		}' "$1"
+}
+
+# installcheck_listed DIFFS MAKE-ARGS...: `make -s installcheck MAKE-ARGS`
+# (pg_regress or the isolation specs), its tests' lines printed; it passes
+# when they do, or when every hunk of their diffs (file DIFFS) is one
+# README lists for the route (unlisted); else the hunks are printed
+installcheck_listed() {
+	local diffs=$1 out rc
+	shift
+	out=$(mktemp)
+	rm -f "$diffs"
+	make -s installcheck "$@" >"$out" 2>&1
+	rc=$?
+	grep -E '^(test|ok|not ok) ' "$out"
+	if [ $rc -ne 0 ] && [ -e "$diffs" ]; then
+		unlisted "$diffs" >"$out.unlisted"
+		echo "differences from expected/: $(grep -c '^@@' "$diffs") hunks, $(grep -c '^@@' "$out.unlisted") not listed in README"
+		if [ -s "$out.unlisted" ]; then head -300 "$out.unlisted"; else rc=0; fi
+	elif [ $rc -ne 0 ]; then
+		tail -20 "$out"
+	fi
+	rm -f "$out" "$out.unlisted"
+	return $rc
 }
 
 # restore_as ROLE DB DUMP: restore DUMP (pg_dump's custom format, or plain
