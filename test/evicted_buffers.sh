@@ -28,8 +28,7 @@ cd "$(dirname "$0")/.."
 suite_work evicted
 data=$work/data
 trap 'stop_cluster "$pg" "$data"; rm -rf "$work"' EXIT
-fail() { echo "not ok - $*"; exit 1; }
-ok() { echo "ok - $*"; }
+. test/tap.bash
 port=$(free_port)
 db=cruddur_evicted
 

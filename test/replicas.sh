@@ -39,8 +39,7 @@ teardown() {
 	rm -rf "$work"
 }
 trap teardown EXIT
-fail() { echo "not ok - $*"; exit 1; }
-ok() { echo "ok - $*"; }
+. test/tap.bash
 p1=$(free_port) p2=$(free_port) p3=$(free_port)
 db=cruddur_replicas
 on() { local port=$1; shift; psql -X -q -At -v ON_ERROR_STOP=1 -h localhost -p "$port" -U postgres -d "$db" "$@"; }

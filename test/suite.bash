@@ -27,8 +27,7 @@ psql -X -q -d postgres -c "CREATE ROLE $owner" -c "CREATE ROLE $app"
 
 . test/route.bash
 
-fail() { echo "not ok - $*"; exit 1; }
-ok() { echo "ok - $*"; }
+. test/tap.bash
 
 # as ROLE DB [psql options...]: psql in DB as ROLE, stopping at the first error
 as() {
